@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Run the whole test suite, from a fresh machine: `bash scripts/test.sh`.
+#
+# Makes a virtual environment under .venv/ for the interpreter in $PYTHON
+# (default python3), installs the package and its test extras into it, and runs
+# pytest under `python -bb` so that bytes/str mix-ups fail loudly.  Arguments
+# go to pytest, e.g. `bash scripts/test.sh -k decoder -x`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PYTHON:-python3}
+tag=$("$python" -c 'import sys, platform; print("%s-%d.%d" % (platform.python_implementation().lower(), *sys.version_info[:2]))')
+venv=".venv/$tag"
+if [ ! -x "$venv/bin/python" ]; then
+    "$python" -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
+exec "$venv/bin/python" -bb -m pytest "$@"

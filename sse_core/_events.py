@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: MIT
+"""The :class:`Event` record: what the decoder emits and the encoder accepts.
+
+The decoder builds one ``Event`` per dispatched event on its hottest path, so
+the class is a tuple underneath: ``tuple.__new__`` is the cheapest immutable,
+slotted, value-compared object CPython can build (about 65 ns, against 260 ns
+for a frozen slotted class; ``benchmarks/event_construction.py`` measures it).
+The public constructor validates; the decoder calls ``tuple.__new__(Event, ...)``
+directly, skipping validation, because its output is valid by construction.
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Optional, Tuple
+
+from ._errors import LocalProtocolError
+
+__all__ = ("Event",)
+
+_EventTuple = Tuple[str, str, Optional[str], Optional[int]]
+
+
+def _check_line_safe(name: str, value: object, forbidden: str) -> None:
+    if type(value) is not str:
+        raise TypeError(f"Event {name} must be str, not {type(value).__name__}")
+    for char in forbidden:
+        if char in value:
+            raise LocalProtocolError(
+                f"Event {name} must not contain {char!r}: it would inject a line"
+                f" into the stream (got {value!r:.80})"
+            )
+
+
+class Event(_EventTuple):
+    """One server-sent event.
+
+    Events are immutable, compare by value, hash, pickle and print as
+    ``Event(data='...', event='message', id=None, retry=None)``.  Do not
+    subclass them: the library checks ``type(x) is Event``.
+
+    Attributes:
+        data: the event's data.  Decoded events join ``data`` lines with
+            ``"\\n"``; the encoder accepts any line endings (``\\r\\n``,
+            ``\\r``, ``\\n``) and writes one ``data:`` line per line.
+        event: the event type.  ``""`` is normalised to ``"message"``, the
+            type the WHATWG algorithm gives events without an ``event`` field.
+        id: on a decoded event, the stream's last event ID when the event was
+            dispatched (``""`` when none was set), as ``MessageEvent.lastEventId``
+            is in a browser.  On an event to encode, ``None`` writes no ``id``
+            field and ``""`` writes an empty one, which resets the client's last
+            event ID.
+        retry: the reconnection time in milliseconds.  On a decoded event, the
+            value of a valid ``retry`` field inside this event's block, else
+            ``None``; the decoder's ``retry`` attribute tracks the stream-wide
+            value.  On an event to encode, ``None`` writes no ``retry`` field.
+
+    Raises:
+        TypeError: a field has the wrong type.
+        LocalProtocolError: ``event`` contains CR or LF; ``id`` contains CR,
+            LF or NUL (a client would ignore it); ``retry`` is negative.
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        data: str = "",
+        event: str = "message",
+        id: Optional[str] = None,
+        retry: Optional[int] = None,
+    ) -> Event:
+        if type(data) is not str:
+            raise TypeError(f"Event data must be str, not {type(data).__name__}")
+        _check_line_safe("event", event, "\r\n")
+        if not event:
+            event = "message"
+        if id is not None:
+            _check_line_safe("id", id, "\r\n\0")
+        if retry is not None:
+            if type(retry) is not int:
+                raise TypeError(
+                    f"Event retry must be int or None, not {type(retry).__name__}"
+                )
+            if retry < 0:
+                raise LocalProtocolError(f"Event retry must be >= 0, got {retry}")
+        return tuple.__new__(cls, (data, event, id, retry))
+
+    if TYPE_CHECKING:  # pragma: no cover - the runtime uses C-level getters below
+
+        @property
+        def data(self) -> str: ...
+        @property
+        def event(self) -> str: ...
+        @property
+        def id(self) -> Optional[str]: ...
+        @property
+        def retry(self) -> Optional[int]: ...
+
+    else:
+        data = property(itemgetter(0), doc="The event's data (str).")
+        event = property(itemgetter(1), doc="The event type (str).")
+        id = property(itemgetter(2), doc="The last event ID (str or None).")
+        retry = property(itemgetter(3), doc="Reconnection time in ms (int or None).")
+
+    def __repr__(self) -> str:
+        return (
+            f"Event(data={self[0]!r}, event={self[1]!r}, id={self[2]!r},"
+            f" retry={self[3]!r})"
+        )
+
+    # A plain tuple with the same items is not an Event.
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Event:
+            return NotImplemented
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        if type(other) is not Event:
+            return NotImplemented
+        return tuple.__ne__(self, other)
+
+    __hash__ = tuple.__hash__
+
+    def __getnewargs__(self) -> Tuple[Any, ...]:
+        # Pickle and copy go through __new__, so they validate like the constructor.
+        return tuple(self)
+
