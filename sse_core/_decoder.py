@@ -110,9 +110,7 @@ class _DecoderBase:
         max_event_size: Optional[int] = DEFAULT_MAX_EVENT_SIZE,
         last_event_id: str = "",
     ) -> None:
-        if max_event_size is not None and (
-            type(max_event_size) is not int or max_event_size < 1
-        ):
+        if max_event_size is not None and (type(max_event_size) is not int or max_event_size < 1):
             raise ValueError(
                 f"max_event_size must be a positive int or None, got {max_event_size!r}"
             )
@@ -242,8 +240,7 @@ class _DecoderBase:
 
     def _line_too_long(self) -> RemoteProtocolError:
         return RemoteProtocolError(
-            f"a line of the event stream is longer than max_event_size"
-            f" ({self._limit} characters)",
+            f"a line of the event stream is longer than max_event_size ({self._limit} characters)",
             limit=self._limit,
         )
 
@@ -454,9 +451,7 @@ class _DecoderBase:
             return self._fail(error, events)
         return events
 
-    def _split_special(
-        self, text: str
-    ) -> Tuple[List[str], Optional[RemoteProtocolError], bool]:
+    def _split_special(self, text: str) -> Tuple[List[str], Optional[RemoteProtocolError], bool]:
         """Split text with CRs, long lines or more than the limit into lines.
 
         Returns:

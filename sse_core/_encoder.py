@@ -21,14 +21,11 @@ __all__ = ("encode", "encode_batch", "encode_comment")
 
 def _data_lines(data: str) -> str:
     """``data`` as field lines: every line ending starts a new ``data:`` line."""
-    return "data: " + "\ndata: ".join(
-        data.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    )
+    return "data: " + "\ndata: ".join(data.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
 
 
 def _event_text(event: Event) -> str:
-    if type(event) is not Event:
-        raise TypeError(f"expected an Event, got {type(event).__name__}")
+    """The wire text of one event; ``event`` is an :class:`Event`."""
     data, kind, id, retry = event
     if "\n" in data or "\r" in data:
         text = _data_lines(data) + "\n\n"
@@ -43,14 +40,9 @@ def _event_text(event: Event) -> str:
     return text
 
 
-def _to_utf8(text: str) -> bytes:
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        # Only lone surrogates get here; a str from a decoder never has them.
-        raise LocalProtocolError(
-            f"cannot encode a lone surrogate as UTF-8: {error}"
-        ) from None
+def _surrogate_error(error: UnicodeEncodeError) -> LocalProtocolError:
+    # Only lone surrogates get here; a str from a decoder never has them.
+    return LocalProtocolError(f"cannot encode a lone surrogate as UTF-8: {error}")
 
 
 def encode(event: Event) -> bytes:
@@ -70,7 +62,12 @@ def encode(event: Event) -> bytes:
         TypeError: ``event`` is not an :class:`Event`.
         LocalProtocolError: a field holds a lone surrogate (not UTF-8).
     """
-    return _to_utf8(_event_text(event))
+    if type(event) is not Event:
+        raise TypeError(f"expected an Event, got {type(event).__name__}")
+    try:
+        return _event_text(event).encode()
+    except UnicodeEncodeError as error:
+        raise _surrogate_error(error) from None
 
 
 def encode_batch(events: Iterable[Event]) -> bytes:
@@ -88,15 +85,23 @@ def encode_batch(events: Iterable[Event]) -> bytes:
         if type(event) is Event:
             data, kind, id, retry = event
             # The common event: data only, one line.  Same output as _event_text.
-            if kind == "message" and id is None and retry is None and not (
-                "\n" in data or "\r" in data
+            if (
+                kind == "message"
+                and id is None
+                and retry is None
+                and not ("\n" in data or "\r" in data)
             ):
                 append("data: ")
                 append(data)
                 append("\n\n")
                 continue
+        elif type(event) is not Event:
+            raise TypeError(f"expected an Event, got {type(event).__name__}")
         append(_event_text(event))
-    return _to_utf8("".join(parts))
+    try:
+        return "".join(parts).encode()
+    except UnicodeEncodeError as error:
+        raise _surrogate_error(error) from None
 
 
 def encode_comment(text: str = "") -> bytes:
@@ -121,4 +126,7 @@ def encode_comment(text: str = "") -> bytes:
     if not text:
         return b":\n"
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return _to_utf8("".join([": " + line + "\n" for line in lines]))
+    try:
+        return "".join([": " + line + "\n" for line in lines]).encode()
+    except UnicodeEncodeError as error:
+        raise _surrogate_error(error) from None

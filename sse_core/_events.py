@@ -21,15 +21,15 @@ __all__ = ("Event",)
 _EventTuple = Tuple[str, str, Optional[str], Optional[int]]
 
 
-def _check_line_safe(name: str, value: object, forbidden: str) -> None:
-    if type(value) is not str:
-        raise TypeError(f"Event {name} must be str, not {type(value).__name__}")
-    for char in forbidden:
-        if char in value:
-            raise LocalProtocolError(
-                f"Event {name} must not contain {char!r}: it would inject a line"
-                f" into the stream (got {value!r:.80})"
-            )
+def _line_break_error(name: str, value: str) -> LocalProtocolError:
+    return LocalProtocolError(
+        f"Event {name} must not contain CR, LF or NUL: it would inject a line"
+        f" into the stream or be ignored (got {value!r:.80})"
+    )
+
+
+def _type_error(name: str, expected: str, value: object) -> TypeError:
+    return TypeError(f"Event {name} must be {expected}, not {type(value).__name__}")
 
 
 class Event(_EventTuple):
@@ -70,18 +70,25 @@ class Event(_EventTuple):
         id: Optional[str] = None,
         retry: Optional[int] = None,
     ) -> Event:
+        # Checks inline and defaults first: encoding one event often costs
+        # less than building it, so this constructor is on the hot path too.
         if type(data) is not str:
-            raise TypeError(f"Event data must be str, not {type(data).__name__}")
-        _check_line_safe("event", event, "\r\n")
-        if not event:
-            event = "message"
+            raise _type_error("data", "str", data)
+        if event != "message":
+            if type(event) is not str:
+                raise _type_error("event", "str", event)
+            if "\n" in event or "\r" in event:
+                raise _line_break_error("event", event)
+            if not event:
+                event = "message"
         if id is not None:
-            _check_line_safe("id", id, "\r\n\0")
+            if type(id) is not str:
+                raise _type_error("id", "str or None", id)
+            if "\n" in id or "\r" in id or "\0" in id:
+                raise _line_break_error("id", id)
         if retry is not None:
             if type(retry) is not int:
-                raise TypeError(
-                    f"Event retry must be int or None, not {type(retry).__name__}"
-                )
+                raise _type_error("retry", "int or None", retry)
             if retry < 0:
                 raise LocalProtocolError(f"Event retry must be >= 0, got {retry}")
         return tuple.__new__(cls, (data, event, id, retry))
@@ -104,10 +111,7 @@ class Event(_EventTuple):
         retry = property(itemgetter(3), doc="Reconnection time in ms (int or None).")
 
     def __repr__(self) -> str:
-        return (
-            f"Event(data={self[0]!r}, event={self[1]!r}, id={self[2]!r},"
-            f" retry={self[3]!r})"
-        )
+        return f"Event(data={self[0]!r}, event={self[1]!r}, id={self[2]!r}, retry={self[3]!r})"
 
     # A plain tuple with the same items is not an Event.
     def __eq__(self, other: object) -> bool:
@@ -125,4 +129,3 @@ class Event(_EventTuple):
     def __getnewargs__(self) -> Tuple[Any, ...]:
         # Pickle and copy go through __new__, so they validate like the constructor.
         return tuple(self)
-
