@@ -21,17 +21,24 @@ from ._version import __version__
 _CHUNK_SIZE = 64 * 1024
 
 
-def event_to_json(event: Event) -> str:
+def event_to_json(event: Event, ensure_ascii: bool = False) -> str:
     """One event as a JSON object on one line: keys event, data, id, retry."""
     return json.dumps(
         {"event": event.event, "data": event.data, "id": event.id, "retry": event.retry},
-        ensure_ascii=False,
+        ensure_ascii=ensure_ascii,
     )
+
+
+def _is_utf8(stream: TextIO) -> bool:
+    """Whether ``stream`` can take any text (else JSON output escapes it)."""
+    encoding = getattr(stream, "encoding", None) or ""
+    return encoding.lower().replace("-", "").replace("_", "") == "utf8"
 
 
 def decode_stream(source: BinaryIO, out: TextIO) -> int:
     """Decode ``source`` to JSON lines on ``out``; return the exit status."""
     decoder = Decoder()
+    ascii_only = not _is_utf8(out)
     read = getattr(source, "read1", source.read)
     try:
         while True:
@@ -39,7 +46,7 @@ def decode_stream(source: BinaryIO, out: TextIO) -> int:
             if not chunk:
                 break
             for event in decoder.feed(chunk):
-                out.write(event_to_json(event) + "\n")
+                out.write(event_to_json(event, ascii_only) + "\n")
             out.flush()
         decoder.close()
     except SSEError as error:
@@ -53,7 +60,12 @@ def decode_stream(source: BinaryIO, out: TextIO) -> int:
 def _command_decode(args: argparse.Namespace) -> int:
     if args.file == "-":
         return decode_stream(sys.stdin.buffer, sys.stdout)
-    with open(args.file, "rb") as source:
+    try:
+        source = open(args.file, "rb")  # noqa: SIM115 - closed below
+    except OSError as error:
+        print(f"sse_core: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 1
+    with source:
         return decode_stream(source, sys.stdout)
 
 

@@ -74,9 +74,9 @@ class Event(_EventTuple):
         # less than building it, so this constructor is on the hot path too.
         if type(data) is not str:
             raise _type_error("data", "str", data)
+        if type(event) is not str:
+            raise _type_error("event", "str", event)
         if event != "message":
-            if type(event) is not str:
-                raise _type_error("event", "str", event)
             if "\n" in event or "\r" in event:
                 raise _line_break_error("event", event)
             if not event:
@@ -113,16 +113,21 @@ class Event(_EventTuple):
     def __repr__(self) -> str:
         return f"Event(data={self[0]!r}, event={self[1]!r}, id={self[2]!r}, retry={self[3]!r})"
 
-    # A plain tuple with the same items is not an Event.
+    # A plain tuple with the same items is not an Event, in either order of
+    # comparison: as a tuple subclass, Event's methods are tried first.
     def __eq__(self, other: object) -> bool:
-        if type(other) is not Event:
-            return NotImplemented
-        return tuple.__eq__(self, other)
+        if type(other) is Event:
+            return tuple.__eq__(self, other)
+        if isinstance(other, tuple):
+            return False
+        return NotImplemented
 
     def __ne__(self, other: object) -> bool:
-        if type(other) is not Event:
-            return NotImplemented
-        return tuple.__ne__(self, other)
+        if type(other) is Event:
+            return tuple.__ne__(self, other)
+        if isinstance(other, tuple):
+            return True
+        return NotImplemented
 
     __hash__ = tuple.__hash__
 
