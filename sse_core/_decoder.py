@@ -76,8 +76,8 @@ _LONG_LINE = 512
 # piece shorter than _SMALL_PIECE is appended to the last one while that is
 # shorter than _MERGED_PIECE.  Each character is then copied a bounded number
 # of times, and the overhead stays a fraction of the characters held.
-_SMALL_PIECE = 64
-_MERGED_PIECE = 256
+_SMALL_PIECE = 32
+_MERGED_PIECE = 128
 
 _utf8_decode = codecs.utf_8_decode
 _tuple_new = tuple.__new__
