@@ -129,9 +129,7 @@ def _all_ways(
     three_way_max: int,
 ) -> DecodeResult:
     expected = run([data], **kwargs)
-    for label, chunks in chunkings(
-        data, random_count=random_count, three_way_max=three_way_max
-    ):
+    for label, chunks in chunkings(data, random_count=random_count, three_way_max=three_way_max):
         got = run(chunks, **kwargs)
         assert got == expected, f"{label}: {chunks!r} gave {got!r}, whole gave {expected!r}"
         # Event objects compare by value; also check their exact types.

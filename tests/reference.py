@@ -127,10 +127,10 @@ def reference_interpret(
         elif field == "id":
             if "\u0000" not in value:
                 id_buffer = value
-        elif field == "retry":
-            if value != "" and all(c in ASCII_DIGITS for c in value):
-                reconnection_time = _base_ten(value)
-                block_retry = reconnection_time
+        elif field == "retry" and value != "" and all(c in ASCII_DIGITS for c in value):
+            # Any other retry value: "Otherwise, ignore the field."
+            reconnection_time = _base_ten(value)
+            block_retry = reconnection_time
         # Otherwise: "The field is ignored."
     return events, last_event_id_string, reconnection_time
 

@@ -18,7 +18,7 @@ TIMEOUT = 60
 STREAM = (
     b"\xef\xbb\xbf: comment\r\n"
     b"data: hello\r\n\r\n"
-    b"event: update\nid: 1\nretry: 500\ndata: {\"x\": 1}\ndata: \xc3\xa9\n\n"
+    b'event: update\nid: 1\nretry: 500\ndata: {"x": 1}\ndata: \xc3\xa9\n\n'
     b"data: no id field\r\r"
 )
 EXPECTED = [
@@ -30,7 +30,7 @@ EXPECTED = [
 
 def cli(
     *args: str, stdin: bytes = b"", env: Optional[Dict[str, str]] = None
-) -> "subprocess.CompletedProcess[bytes]":
+) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "sse_core", *args],
         input=stdin,

@@ -90,7 +90,7 @@ NO_COLON = (
     ' line as the field name, and the empty string as the field value."'
 )
 CASE_SENSITIVE = INTERP + ': "Field names must be compared literally, with no case folding."'
-EVENT = INTERP + ': "If the field name is \'event\': Set the event type buffer to field value."'
+EVENT = INTERP + ": \"If the field name is 'event': Set the event type buffer to field value.\""
 DATA = (
     INTERP + ": \"If the field name is 'data': Append the field value to the data buffer,"
     ' then append a single U+000A LINE FEED (LF) character to the data buffer."'
@@ -102,7 +102,7 @@ ID = (
 RETRY = (
     INTERP + ": \"If the field name is 'retry': If the field value consists of only ASCII"
     " digits, then interpret the field value as an integer in base ten, and set the event"
-    ' stream\'s reconnection time to that integer. Otherwise, ignore the field."'
+    " stream's reconnection time to that integer. Otherwise, ignore the field.\""
 )
 UNKNOWN = INTERP + ': "Otherwise: The field is ignored."'
 BLANK = INTERP + ': "If the line is empty (a blank line): Dispatch the event."'
@@ -115,7 +115,7 @@ TRAILING_LF = (
     ' then remove the last character from the data buffer."'
 )
 TYPE = (
-    DISPATCH + ': "Initialize event\'s type attribute to \'message\' ... If the event type'
+    DISPATCH + ": \"Initialize event's type attribute to 'message' ... If the event type"
     " buffer has a value other than the empty string, change the type of the newly"
     ' created event to equal the value of the event type buffer."'
 )
@@ -131,390 +131,458 @@ EOF = (
     ' incomplete event is not dispatched.)"'
 )
 
-CASES = [
-    # -- UTF-8 decoding ---------------------------------------------------------
-    case("utf8 multi-byte characters", "data: é€😀\n\n".encode(), [msg("é€😀")], rule=UTF8),
-    case(
-        "utf8 four-byte character in an id and an event type",
-        "event: 😀\nid: ü\ndata: x\n\n".encode(),
-        [msg("x", "😀", "ü")],
-        last_event_id="ü",
-        rule=UTF8,
-    ),
-    case("utf8 lone continuation byte", b"data: a\x80b\n\n", [msg("a" + FFFD + "b")], rule=UTF8),
-    case("utf8 byte 0xFF", b"data: \xff\n\n", [msg(FFFD)], rule=UTF8),
-    case("utf8 overlong encoding", b"data: \xc0\xaf\n\n", [msg(FFFD * 2)], rule=UTF8),
-    case("utf8 encoded surrogate", b"data: \xed\xa0\x80\n\n", [msg(FFFD * 3)], rule=UTF8),
-    case(
-        "utf8 code point above U+10FFFF", b"data: \xf4\x90\x80\x80\n\n", [msg(FFFD * 4)], rule=UTF8
-    ),
-    case(
-        "utf8 truncated sequence before ASCII",
-        b"data: \xe2\x82A\n\n",
-        [msg(FFFD + "A")],
-        rule=UTF8,
-    ),
-    case(
-        "utf8 truncated sequence before a line ending",
-        b"data: \xf0\x9f\x98\ndata: \xe2\r\n\n",
-        [msg(FFFD + "\n" + FFFD)],
-        rule=UTF8,
-    ),
-    case(
-        "utf8 two truncated sequences in a row",
-        b"data: \xe2\x82\xe2\x82\xac\n\n",
-        [msg(FFFD + "€")],
-        rule=UTF8,
-    ),
-    case(
-        "utf8 invalid byte in a field name makes an unknown field",
-        b"d\xffata: x\n\ndata: y\n\n",
-        [msg("y")],
-        rule=UTF8,
-    ),
-    case(
-        "utf8 UTF-16 byte order mark is two U+FFFD",
-        b"\xff\xfedata: 1\n\ndata: 2\n\n",
-        [msg("2")],
-        rule=UTF8,
-    ),
-    case(
-        "utf8 incomplete sequence at end of stream",
-        b"data: a\n\ndata: \xe2\x82",
-        [msg("a")],
-        truncated=True,
-        rule=UTF8 + " / " + EOF,
-    ),
-    # -- byte order mark ----------------------------------------------------------
-    case("bom stripped", b"\xef\xbb\xbfdata: x\n\n", [msg("x")], rule=BOM),
-    case("bom before a blank line", b"\xef\xbb\xbf\ndata: x\n\n", [msg("x")], rule=BOM),
-    case(
-        "bom second one is kept",
-        b"\xef\xbb\xbf\xef\xbb\xbfdata: x\n\ndata: y\n\n",
-        [msg("y")],
-        rule=BOM,
-    ),
-    case(
-        "bom mid-stream is kept",
-        b"data: a\n\n\xef\xbb\xbfdata: b\n\ndata: c\n\n",
-        [msg("a"), msg("c")],
-        rule=BOM,
-    ),
-    case("bom inside a value is kept", "data: \ufeffx\n\n".encode(), [msg("\ufeffx")], rule=BOM),
-    case(
-        "bom truncated at stream start is U+FFFD",
-        b"\xef\xbbdata: x\n\ndata: y\n\n",
-        [msg("y")],
-        rule=BOM + " / " + UTF8,
-    ),
-    case("bom only", b"\xef\xbb\xbf", [], rule=BOM),
-    # -- line endings -------------------------------------------------------------
-    case("lines LF", b"data: a\ndata: b\n\n", [msg("a\nb")], rule=LINES),
-    case("lines CRLF", b"data: a\r\ndata: b\r\n\r\n", [msg("a\nb")], rule=LINES),
-    case("lines CR", b"data: a\rdata: b\r\r", [msg("a\nb")], rule=LINES),
-    case(
-        "lines mixed",
-        b"data: a\rdata: b\r\ndata: c\n\r\ndata: d\r\n\n",
-        [msg("a\nb\nc"), msg("d")],
-        rule=LINES,
-    ),
-    case(
-        "lines CR CR LF is a line end then a blank line",
-        b"data: a\r\r\ndata: b\n\n",
-        [msg("a"), msg("b")],
-        rule=LINES,
-    ),
-    case(
-        "lines LF CR is a line end then a blank line",
-        b"data: a\n\rdata: b\n\n",
-        [msg("a"), msg("b")],
-        rule=LINES,
-    ),
-    case(
-        "lines CR LF LF dispatches once",
-        b"data: a\r\n\ndata: b\r\r\n",
-        [msg("a"), msg("b")],
-        rule=LINES,
-    ),
-    case(
-        "lines CR at end of stream ends the line",
-        b"data: a\r\r",
-        [msg("a")],
-        rule=LINES,
-    ),
-    case(
-        "lines not broken by U+2028 U+2029 U+0085 VT FF FS GS RS",
-        "data: a\u2028b\u2029c\u0085d\x0be\x0cf\x1cg\x1dh\x1ei\n\n".encode(),
-        [msg("a\u2028b\u2029c\u0085d\x0be\x0cf\x1cg\x1dh\x1ei")],
-        rule=LINES,
-    ),
-    case("lines NUL in data is kept", b"data: a\x00b\n\n", [msg("a\x00b")], rule=DATA),
-    # -- comments -----------------------------------------------------------------
-    case("comment ignored", b": hello\ndata: x\n\n", [msg("x")], rule=COMMENT),
-    case("comment empty", b":\n\ndata: x\n\n", [msg("x")], rule=COMMENT),
-    case(
-        "comment between data lines",
-        b"data: a\n:data: c\ndata: b\n\n",
-        [msg("a\nb")],
-        rule=COMMENT,
-    ),
-    case("comment alone dispatches nothing", b": ping\n\n", [], rule=COMMENT + " / " + EMPTY_DATA),
-    case(
-        "comment looks like a field",
-        b":id: 1\n:retry: 5\n\ndata: x\n\n",
-        [msg("x")],
-        rule=COMMENT,
-    ),
-    # -- field / value splitting ----------------------------------------------------
-    case("field split at first colon", b"data: a: b:c\n\n", [msg("a: b:c")], rule=FIELD),
-    case("field no space after colon", b"data:a\n\n", [msg("a")], rule=FIELD),
-    case("field one space removed", b"data:  a\n\n", [msg(" a")], rule=FIELD),
-    case("field three spaces, one removed", b"data:   a\n\n", [msg("  a")], rule=FIELD),
-    case("field tab not removed", b"data:\ta\n\n", [msg("\ta")], rule=FIELD),
-    case("field trailing space kept", b"data: a \n\n", [msg("a ")], rule=FIELD),
-    case("field value only a space", b"data: \n\n", [msg("")], rule=FIELD),
-    case("field value only a colon", b"data::\n\n", [msg(":")], rule=FIELD),
-    case("field name with a space is unknown", b"data : x\n\n", [], rule=FIELD + " / " + UNKNOWN),
-    case("field name after a space is unknown", b" data: x\n\n", [], rule=FIELD + " / " + UNKNOWN),
-    case("field without colon: data", b"data\n\n", [msg("")], rule=NO_COLON),
-    case("field without colon: two data lines", b"data\ndata\n\n", [msg("\n")], rule=NO_COLON),
-    case(
-        "field without colon: event resets the type",
-        b"event: a\nevent\ndata: x\n\n",
-        [msg("x")],
-        rule=NO_COLON,
-    ),
-    case(
-        "field without colon: id resets the last event ID",
-        b"id: 1\ndata: a\n\nid\ndata: b\n\n",
-        [msg("a", id="1"), msg("b")],
-        rule=NO_COLON,
-    ),
-    case(
-        "field without colon: retry is ignored",
-        b"retry: 5\n\nretry\n\n",
-        [],
-        retry=5,
-        rule=NO_COLON + " / " + RETRY,
-    ),
-    case(
-        "field names are case-sensitive",
-        b"Data: a\nDATA: b\nEvent: e\nID: 1\nRetry: 5\ndata: x\n\n",
-        [msg("x")],
-        rule=CASE_SENSITIVE,
-    ),
-    case("field name case: Data only", b"Data: x\n\n", [], rule=CASE_SENSITIVE),
-    case(
-        "field unknown ignored",
-        b"foo: bar\ndata2: y\ndat: z\ndata: x\nevent2: e\nid2: 9\n\n",
-        [msg("x")],
-        rule=UNKNOWN,
-    ),
-    case("field unknown alone dispatches nothing", b"foo: bar\n\n", [], rule=UNKNOWN),
-    # -- event ------------------------------------------------------------------------
-    case("event sets the type", b"event: add\ndata: 1\n\n", [msg("1", "add")], rule=EVENT),
-    case(
-        "event last one wins", b"event: a\nevent: b\ndata: x\n\n", [msg("x", "b")], rule=EVENT
-    ),
-    case("event after data", b"data: x\nevent: e\n\n", [msg("x", "e")], rule=EVENT),
-    case("event empty value is message", b"event:\ndata: x\n\n", [msg("x")], rule=TYPE),
-    case("event type keeps spaces", b"event:  a b \ndata: x\n\n", [msg("x", " a b ")], rule=EVENT),
-    case(
-        "event type resets after dispatch",
-        b"event: add\ndata: 1\n\ndata: 2\n\n",
-        [msg("1", "add"), msg("2")],
-        rule=RESET,
-    ),
-    case(
-        "event type resets when nothing is dispatched",
-        b"event: add\n\ndata: 2\n\n",
-        [msg("2")],
-        rule=EMPTY_DATA,
-    ),
-    case(
-        "event type named message", b"event: message\ndata: x\n\n", [msg("x")], rule=TYPE
-    ),
-    case("event type with NUL is kept", b"event: a\x00\ndata: x\n\n", [msg("x", "a\x00")], rule=EVENT),
-    # -- data -------------------------------------------------------------------------
-    case("data lines joined with LF", b"data: a\ndata: b\ndata: c\n\n", [msg("a\nb\nc")], rule=DATA),
-    case("data empty lines", b"data\ndata\ndata\n\n", [msg("\n\n")], rule=DATA + " / " + TRAILING_LF),
-    case("data only one trailing LF removed", b"data: a\ndata:\n\n", [msg("a\n")], rule=TRAILING_LF),
-    case("data leading empty line kept", b"data:\ndata: a\n\n", [msg("\na")], rule=DATA),
-    case(
-        "data JSON with colons and spaces",
-        b'data: {"a": 1, "b": "x: y"}\n\n',
-        [msg('{"a": 1, "b": "x: y"}')],
-        rule=FIELD,
-    ),
-    # -- id -----------------------------------------------------------------------------
-    case("id sets the last event ID", b"id: 1\ndata: x\n\n", [msg("x", id="1")], last_event_id="1", rule=ID),
-    case(
-        "id persists across events",
-        b"id: 1\ndata: a\n\ndata: b\n\n",
-        [msg("a", id="1"), msg("b", id="1")],
-        last_event_id="1",
-        rule=LAST_ID,
-    ),
-    case(
-        "id after data in the same block",
-        b"data: x\nid: 3\n\n",
-        [msg("x", id="3")],
-        last_event_id="3",
-        rule=ID,
-    ),
-    case(
-        "id with NUL is ignored",
-        b"id: 1\n\nid: a\x00b\ndata: x\n\n",
-        [msg("x", id="1")],
-        last_event_id="1",
-        rule=ID,
-    ),
-    case(
-        "id NUL alone is ignored",
-        b"id: 7\ndata: a\n\nid: \x00\ndata: b\n\n",
-        [msg("a", id="7"), msg("b", id="7")],
-        last_event_id="7",
-        rule=ID,
-    ),
-    case(
-        "id empty value resets",
-        b"id: 1\ndata: a\n\nid:\ndata: b\n\n",
-        [msg("a", id="1"), msg("b", id="")],
-        rule=ID,
-    ),
-    case(
-        "id space value resets",
-        b"id: 1\ndata: a\n\nid: \ndata: b\n\n",
-        [msg("a", id="1"), msg("b", id="")],
-        rule=ID,
-    ),
-    case("id keeps inner spaces", b"id:  7 \ndata: x\n\n", [msg("x", id=" 7 ")], last_event_id=" 7 ", rule=ID),
-    case(
-        "id last one in a block wins",
-        b"id: 1\nid: 2\ndata: x\n\n",
-        [msg("x", id="2")],
-        last_event_id="2",
-        rule=ID,
-    ),
-    case(
-        "id updated by a dispatch without data",
-        b"id: 7\n\n",
-        [],
-        last_event_id="7",
-        rule=LAST_ID + " / " + EMPTY_DATA,
-    ),
-    case(
-        "id applies to later events after a dispatch without data",
-        b"id: 7\n\ndata: x\n\n",
-        [msg("x", id="7")],
-        last_event_id="7",
-        rule=LAST_ID,
-    ),
-    case(
-        "id of an incomplete event is never set",
-        b"id: 1\ndata: a\n\nid: 2\ndata: b\n",
-        [msg("a", id="1")],
-        last_event_id="1",
-        truncated=True,
-        rule=LAST_ID + " / " + EOF,
-    ),
-    # -- retry ------------------------------------------------------------------------
-    case("retry sets the reconnection time", b"retry: 1000\n\n", [], retry=1000, rule=RETRY),
-    case(
-        "retry reported on its event",
-        b"retry: 5\ndata: a\n\ndata: b\n\n",
-        [msg("a", retry=5), msg("b")],
-        retry=5,
-        rule=RETRY,
-    ),
-    case(
-        "retry of a block without data is not on the next event",
-        b"retry: 5\n\ndata: b\n\n",
-        [msg("b")],
-        retry=5,
-        rule=RETRY,
-    ),
-    case("retry zero", b"retry: 0\n\n", [], retry=0, rule=RETRY),
-    case("retry leading zeros", b"retry: 0007\n\n", [], retry=7, rule=RETRY),
-    case("retry no space", b"retry:42\n\n", [], retry=42, rule=RETRY),
-    case(
-        "retry huge value",
-        b"retry: 123456789012345678901234567890\n\n",
-        [],
-        retry=123456789012345678901234567890,
-        rule=RETRY,
-    ),
-    case("retry later one wins", b"retry: 1\nretry: 2\n\n", [], retry=2, rule=RETRY),
-    case(
-        "retry invalid keeps the previous value",
-        b"retry: 5\n\nretry: x\n\n",
-        [],
-        retry=5,
-        rule=RETRY,
-    ),
-    case(
-        "retry takes effect without a dispatch",
-        b"retry: 7\ndata: x",
-        [],
-        retry=7,
-        truncated=True,
-        rule=RETRY + " / " + EOF,
-    ),
-    case("retry takes effect at its line end", b"retry: 7\n", [], retry=7, truncated=True, rule=RETRY),
-    case("retry unterminated line is not processed", b"retry: 7", [], truncated=True, rule=EOF),
-    case(
-        "retry in an incomplete event is still seen",
-        b"data: a\n\nretry: 9\ndata: b\n",
-        [msg("a")],
-        retry=9,
-        truncated=True,
-        rule=RETRY + " / " + EOF,
-    ),
-] + [
-    case(f"retry rejects {value!r}", b"retry: " + value.encode() + b"\n\n", [], rule=RETRY)
-    for value in [
-        "1.5",
-        " 1",  # "retry:  1": one space is stripped, the second is not a digit
-        "-1",
-        "+1",
-        "1e3",
-        "0x10",
-        "1 ",
-        "12a",
-        "",
-        "\u0661\u0662",  # ARABIC-INDIC DIGITS ONE, TWO
-        "\u00b2",  # SUPERSCRIPT TWO
-        "\uff11",  # FULLWIDTH DIGIT ONE
-        "\u0967",  # DEVANAGARI DIGIT ONE
-        "1_000",
-        "\t1",
+CASES = (
+    [
+        # -- UTF-8 decoding ---------------------------------------------------------
+        case("utf8 multi-byte characters", "data: é€😀\n\n".encode(), [msg("é€😀")], rule=UTF8),
+        case(
+            "utf8 four-byte character in an id and an event type",
+            "event: 😀\nid: ü\ndata: x\n\n".encode(),
+            [msg("x", "😀", "ü")],
+            last_event_id="ü",
+            rule=UTF8,
+        ),
+        case(
+            "utf8 lone continuation byte", b"data: a\x80b\n\n", [msg("a" + FFFD + "b")], rule=UTF8
+        ),
+        case("utf8 byte 0xFF", b"data: \xff\n\n", [msg(FFFD)], rule=UTF8),
+        case("utf8 overlong encoding", b"data: \xc0\xaf\n\n", [msg(FFFD * 2)], rule=UTF8),
+        case("utf8 encoded surrogate", b"data: \xed\xa0\x80\n\n", [msg(FFFD * 3)], rule=UTF8),
+        case(
+            "utf8 code point above U+10FFFF",
+            b"data: \xf4\x90\x80\x80\n\n",
+            [msg(FFFD * 4)],
+            rule=UTF8,
+        ),
+        case(
+            "utf8 truncated sequence before ASCII",
+            b"data: \xe2\x82A\n\n",
+            [msg(FFFD + "A")],
+            rule=UTF8,
+        ),
+        case(
+            "utf8 truncated sequence before a line ending",
+            b"data: \xf0\x9f\x98\ndata: \xe2\r\n\n",
+            [msg(FFFD + "\n" + FFFD)],
+            rule=UTF8,
+        ),
+        case(
+            "utf8 two truncated sequences in a row",
+            b"data: \xe2\x82\xe2\x82\xac\n\n",
+            [msg(FFFD + "€")],
+            rule=UTF8,
+        ),
+        case(
+            "utf8 invalid byte in a field name makes an unknown field",
+            b"d\xffata: x\n\ndata: y\n\n",
+            [msg("y")],
+            rule=UTF8,
+        ),
+        case(
+            "utf8 UTF-16 byte order mark is two U+FFFD",
+            b"\xff\xfedata: 1\n\ndata: 2\n\n",
+            [msg("2")],
+            rule=UTF8,
+        ),
+        case(
+            "utf8 incomplete sequence at end of stream",
+            b"data: a\n\ndata: \xe2\x82",
+            [msg("a")],
+            truncated=True,
+            rule=UTF8 + " / " + EOF,
+        ),
+        # -- byte order mark ----------------------------------------------------------
+        case("bom stripped", b"\xef\xbb\xbfdata: x\n\n", [msg("x")], rule=BOM),
+        case("bom before a blank line", b"\xef\xbb\xbf\ndata: x\n\n", [msg("x")], rule=BOM),
+        case(
+            "bom second one is kept",
+            b"\xef\xbb\xbf\xef\xbb\xbfdata: x\n\ndata: y\n\n",
+            [msg("y")],
+            rule=BOM,
+        ),
+        case(
+            "bom mid-stream is kept",
+            b"data: a\n\n\xef\xbb\xbfdata: b\n\ndata: c\n\n",
+            [msg("a"), msg("c")],
+            rule=BOM,
+        ),
+        case(
+            "bom inside a value is kept", "data: \ufeffx\n\n".encode(), [msg("\ufeffx")], rule=BOM
+        ),
+        case(
+            "bom truncated at stream start is U+FFFD",
+            b"\xef\xbbdata: x\n\ndata: y\n\n",
+            [msg("y")],
+            rule=BOM + " / " + UTF8,
+        ),
+        case("bom only", b"\xef\xbb\xbf", [], rule=BOM),
+        # -- line endings -------------------------------------------------------------
+        case("lines LF", b"data: a\ndata: b\n\n", [msg("a\nb")], rule=LINES),
+        case("lines CRLF", b"data: a\r\ndata: b\r\n\r\n", [msg("a\nb")], rule=LINES),
+        case("lines CR", b"data: a\rdata: b\r\r", [msg("a\nb")], rule=LINES),
+        case(
+            "lines mixed",
+            b"data: a\rdata: b\r\ndata: c\n\r\ndata: d\r\n\n",
+            [msg("a\nb\nc"), msg("d")],
+            rule=LINES,
+        ),
+        case(
+            "lines CR CR LF is a line end then a blank line",
+            b"data: a\r\r\ndata: b\n\n",
+            [msg("a"), msg("b")],
+            rule=LINES,
+        ),
+        case(
+            "lines LF CR is a line end then a blank line",
+            b"data: a\n\rdata: b\n\n",
+            [msg("a"), msg("b")],
+            rule=LINES,
+        ),
+        case(
+            "lines CR LF LF dispatches once",
+            b"data: a\r\n\ndata: b\r\r\n",
+            [msg("a"), msg("b")],
+            rule=LINES,
+        ),
+        case(
+            "lines CR at end of stream ends the line",
+            b"data: a\r\r",
+            [msg("a")],
+            rule=LINES,
+        ),
+        case(
+            "lines not broken by U+2028 U+2029 U+0085 VT FF FS GS RS",
+            "data: a\u2028b\u2029c\u0085d\x0be\x0cf\x1cg\x1dh\x1ei\n\n".encode(),
+            [msg("a\u2028b\u2029c\u0085d\x0be\x0cf\x1cg\x1dh\x1ei")],
+            rule=LINES,
+        ),
+        case("lines NUL in data is kept", b"data: a\x00b\n\n", [msg("a\x00b")], rule=DATA),
+        # -- comments -----------------------------------------------------------------
+        case("comment ignored", b": hello\ndata: x\n\n", [msg("x")], rule=COMMENT),
+        case("comment empty", b":\n\ndata: x\n\n", [msg("x")], rule=COMMENT),
+        case(
+            "comment between data lines",
+            b"data: a\n:data: c\ndata: b\n\n",
+            [msg("a\nb")],
+            rule=COMMENT,
+        ),
+        case(
+            "comment alone dispatches nothing", b": ping\n\n", [], rule=COMMENT + " / " + EMPTY_DATA
+        ),
+        case(
+            "comment looks like a field",
+            b":id: 1\n:retry: 5\n\ndata: x\n\n",
+            [msg("x")],
+            rule=COMMENT,
+        ),
+        # -- field / value splitting ----------------------------------------------------
+        case("field split at first colon", b"data: a: b:c\n\n", [msg("a: b:c")], rule=FIELD),
+        case("field no space after colon", b"data:a\n\n", [msg("a")], rule=FIELD),
+        case("field one space removed", b"data:  a\n\n", [msg(" a")], rule=FIELD),
+        case("field three spaces, one removed", b"data:   a\n\n", [msg("  a")], rule=FIELD),
+        case("field tab not removed", b"data:\ta\n\n", [msg("\ta")], rule=FIELD),
+        case("field trailing space kept", b"data: a \n\n", [msg("a ")], rule=FIELD),
+        case("field value only a space", b"data: \n\n", [msg("")], rule=FIELD),
+        case("field value only a colon", b"data::\n\n", [msg(":")], rule=FIELD),
+        case(
+            "field name with a space is unknown", b"data : x\n\n", [], rule=FIELD + " / " + UNKNOWN
+        ),
+        case(
+            "field name after a space is unknown", b" data: x\n\n", [], rule=FIELD + " / " + UNKNOWN
+        ),
+        case("field without colon: data", b"data\n\n", [msg("")], rule=NO_COLON),
+        case("field without colon: two data lines", b"data\ndata\n\n", [msg("\n")], rule=NO_COLON),
+        case(
+            "field without colon: event resets the type",
+            b"event: a\nevent\ndata: x\n\n",
+            [msg("x")],
+            rule=NO_COLON,
+        ),
+        case(
+            "field without colon: id resets the last event ID",
+            b"id: 1\ndata: a\n\nid\ndata: b\n\n",
+            [msg("a", id="1"), msg("b")],
+            rule=NO_COLON,
+        ),
+        case(
+            "field without colon: retry is ignored",
+            b"retry: 5\n\nretry\n\n",
+            [],
+            retry=5,
+            rule=NO_COLON + " / " + RETRY,
+        ),
+        case(
+            "field names are case-sensitive",
+            b"Data: a\nDATA: b\nEvent: e\nID: 1\nRetry: 5\ndata: x\n\n",
+            [msg("x")],
+            rule=CASE_SENSITIVE,
+        ),
+        case("field name case: Data only", b"Data: x\n\n", [], rule=CASE_SENSITIVE),
+        case(
+            "field unknown ignored",
+            b"foo: bar\ndata2: y\ndat: z\ndata: x\nevent2: e\nid2: 9\n\n",
+            [msg("x")],
+            rule=UNKNOWN,
+        ),
+        case("field unknown alone dispatches nothing", b"foo: bar\n\n", [], rule=UNKNOWN),
+        # -- event ------------------------------------------------------------------------
+        case("event sets the type", b"event: add\ndata: 1\n\n", [msg("1", "add")], rule=EVENT),
+        case(
+            "event last one wins", b"event: a\nevent: b\ndata: x\n\n", [msg("x", "b")], rule=EVENT
+        ),
+        case("event after data", b"data: x\nevent: e\n\n", [msg("x", "e")], rule=EVENT),
+        case("event empty value is message", b"event:\ndata: x\n\n", [msg("x")], rule=TYPE),
+        case(
+            "event type keeps spaces", b"event:  a b \ndata: x\n\n", [msg("x", " a b ")], rule=EVENT
+        ),
+        case(
+            "event type resets after dispatch",
+            b"event: add\ndata: 1\n\ndata: 2\n\n",
+            [msg("1", "add"), msg("2")],
+            rule=RESET,
+        ),
+        case(
+            "event type resets when nothing is dispatched",
+            b"event: add\n\ndata: 2\n\n",
+            [msg("2")],
+            rule=EMPTY_DATA,
+        ),
+        case("event type named message", b"event: message\ndata: x\n\n", [msg("x")], rule=TYPE),
+        case(
+            "event type with NUL is kept",
+            b"event: a\x00\ndata: x\n\n",
+            [msg("x", "a\x00")],
+            rule=EVENT,
+        ),
+        # -- data -------------------------------------------------------------------------
+        case(
+            "data lines joined with LF",
+            b"data: a\ndata: b\ndata: c\n\n",
+            [msg("a\nb\nc")],
+            rule=DATA,
+        ),
+        case(
+            "data empty lines",
+            b"data\ndata\ndata\n\n",
+            [msg("\n\n")],
+            rule=DATA + " / " + TRAILING_LF,
+        ),
+        case(
+            "data only one trailing LF removed",
+            b"data: a\ndata:\n\n",
+            [msg("a\n")],
+            rule=TRAILING_LF,
+        ),
+        case("data leading empty line kept", b"data:\ndata: a\n\n", [msg("\na")], rule=DATA),
+        case(
+            "data JSON with colons and spaces",
+            b'data: {"a": 1, "b": "x: y"}\n\n',
+            [msg('{"a": 1, "b": "x: y"}')],
+            rule=FIELD,
+        ),
+        # -- id -----------------------------------------------------------------------------
+        case(
+            "id sets the last event ID",
+            b"id: 1\ndata: x\n\n",
+            [msg("x", id="1")],
+            last_event_id="1",
+            rule=ID,
+        ),
+        case(
+            "id persists across events",
+            b"id: 1\ndata: a\n\ndata: b\n\n",
+            [msg("a", id="1"), msg("b", id="1")],
+            last_event_id="1",
+            rule=LAST_ID,
+        ),
+        case(
+            "id after data in the same block",
+            b"data: x\nid: 3\n\n",
+            [msg("x", id="3")],
+            last_event_id="3",
+            rule=ID,
+        ),
+        case(
+            "id with NUL is ignored",
+            b"id: 1\n\nid: a\x00b\ndata: x\n\n",
+            [msg("x", id="1")],
+            last_event_id="1",
+            rule=ID,
+        ),
+        case(
+            "id NUL alone is ignored",
+            b"id: 7\ndata: a\n\nid: \x00\ndata: b\n\n",
+            [msg("a", id="7"), msg("b", id="7")],
+            last_event_id="7",
+            rule=ID,
+        ),
+        case(
+            "id empty value resets",
+            b"id: 1\ndata: a\n\nid:\ndata: b\n\n",
+            [msg("a", id="1"), msg("b", id="")],
+            rule=ID,
+        ),
+        case(
+            "id space value resets",
+            b"id: 1\ndata: a\n\nid: \ndata: b\n\n",
+            [msg("a", id="1"), msg("b", id="")],
+            rule=ID,
+        ),
+        case(
+            "id keeps inner spaces",
+            b"id:  7 \ndata: x\n\n",
+            [msg("x", id=" 7 ")],
+            last_event_id=" 7 ",
+            rule=ID,
+        ),
+        case(
+            "id last one in a block wins",
+            b"id: 1\nid: 2\ndata: x\n\n",
+            [msg("x", id="2")],
+            last_event_id="2",
+            rule=ID,
+        ),
+        case(
+            "id updated by a dispatch without data",
+            b"id: 7\n\n",
+            [],
+            last_event_id="7",
+            rule=LAST_ID + " / " + EMPTY_DATA,
+        ),
+        case(
+            "id applies to later events after a dispatch without data",
+            b"id: 7\n\ndata: x\n\n",
+            [msg("x", id="7")],
+            last_event_id="7",
+            rule=LAST_ID,
+        ),
+        case(
+            "id of an incomplete event is never set",
+            b"id: 1\ndata: a\n\nid: 2\ndata: b\n",
+            [msg("a", id="1")],
+            last_event_id="1",
+            truncated=True,
+            rule=LAST_ID + " / " + EOF,
+        ),
+        # -- retry ------------------------------------------------------------------------
+        case("retry sets the reconnection time", b"retry: 1000\n\n", [], retry=1000, rule=RETRY),
+        case(
+            "retry reported on its event",
+            b"retry: 5\ndata: a\n\ndata: b\n\n",
+            [msg("a", retry=5), msg("b")],
+            retry=5,
+            rule=RETRY,
+        ),
+        case(
+            "retry of a block without data is not on the next event",
+            b"retry: 5\n\ndata: b\n\n",
+            [msg("b")],
+            retry=5,
+            rule=RETRY,
+        ),
+        case("retry zero", b"retry: 0\n\n", [], retry=0, rule=RETRY),
+        case("retry leading zeros", b"retry: 0007\n\n", [], retry=7, rule=RETRY),
+        case("retry no space", b"retry:42\n\n", [], retry=42, rule=RETRY),
+        case(
+            "retry huge value",
+            b"retry: 123456789012345678901234567890\n\n",
+            [],
+            retry=123456789012345678901234567890,
+            rule=RETRY,
+        ),
+        case("retry later one wins", b"retry: 1\nretry: 2\n\n", [], retry=2, rule=RETRY),
+        case(
+            "retry invalid keeps the previous value",
+            b"retry: 5\n\nretry: x\n\n",
+            [],
+            retry=5,
+            rule=RETRY,
+        ),
+        case(
+            "retry takes effect without a dispatch",
+            b"retry: 7\ndata: x",
+            [],
+            retry=7,
+            truncated=True,
+            rule=RETRY + " / " + EOF,
+        ),
+        case(
+            "retry takes effect at its line end",
+            b"retry: 7\n",
+            [],
+            retry=7,
+            truncated=True,
+            rule=RETRY,
+        ),
+        case("retry unterminated line is not processed", b"retry: 7", [], truncated=True, rule=EOF),
+        case(
+            "retry in an incomplete event is still seen",
+            b"data: a\n\nretry: 9\ndata: b\n",
+            [msg("a")],
+            retry=9,
+            truncated=True,
+            rule=RETRY + " / " + EOF,
+        ),
     ]
-] + [
-    # -- dispatch -----------------------------------------------------------------------
-    case("dispatch empty stream", b"", [], rule=EOF),
-    case("dispatch only blank lines", b"\n\n\r\n\r\r", [], rule=EMPTY_DATA),
-    case("dispatch event only dispatches nothing", b"event: x\n\n", [], rule=EMPTY_DATA),
-    case(
-        "dispatch several events in order",
-        b"data: 1\n\ndata: 2\n\n\n\ndata: 3\n\n",
-        [msg("1"), msg("2"), msg("3")],
-        rule=BLANK,
-    ),
-    case(
-        "dispatch event then comment heartbeat",
-        b"data: 1\n\n: ping\n\n: ping\n",
-        [msg("1")],
-        rule=COMMENT,
-    ),
-    case("eof incomplete event discarded", b"data: a\n\ndata: b\n", [msg("a")], truncated=True, rule=EOF),
-    case("eof incomplete line discarded", b"data: a\n\ndata: b", [msg("a")], truncated=True, rule=EOF),
-    case("eof data without blank line", b"data: a\n", [], truncated=True, rule=EOF),
-    case("eof partial field name", b"dat", [], truncated=True, rule=EOF),
-    case("eof event field pending", b"event: x\n", [], truncated=True, rule=EOF),
-    case("eof CR ended event is complete", b"data: a\r\r", [msg("a")], rule=EOF),
-    case("eof clean end", b"data: a\n\n", [msg("a")], rule=EOF),
-    case("eof clean end with CRLF", b"data: a\r\n\r\n", [msg("a")], rule=EOF),
-]
+    + [
+        case(f"retry rejects {value!r}", b"retry: " + value.encode() + b"\n\n", [], rule=RETRY)
+        for value in [
+            "1.5",
+            " 1",  # "retry:  1": one space is stripped, the second is not a digit
+            "-1",
+            "+1",
+            "1e3",
+            "0x10",
+            "1 ",
+            "12a",
+            "",
+            "\u0661\u0662",  # ARABIC-INDIC DIGITS ONE, TWO
+            "\u00b2",  # SUPERSCRIPT TWO
+            "\uff11",  # FULLWIDTH DIGIT ONE
+            "\u0967",  # DEVANAGARI DIGIT ONE
+            "1_000",
+            "\t1",
+        ]
+    ]
+    + [
+        # -- dispatch -----------------------------------------------------------------------
+        case("dispatch empty stream", b"", [], rule=EOF),
+        case("dispatch only blank lines", b"\n\n\r\n\r\r", [], rule=EMPTY_DATA),
+        case("dispatch event only dispatches nothing", b"event: x\n\n", [], rule=EMPTY_DATA),
+        case(
+            "dispatch several events in order",
+            b"data: 1\n\ndata: 2\n\n\n\ndata: 3\n\n",
+            [msg("1"), msg("2"), msg("3")],
+            rule=BLANK,
+        ),
+        case(
+            "dispatch event then comment heartbeat",
+            b"data: 1\n\n: ping\n\n: ping\n",
+            [msg("1")],
+            rule=COMMENT,
+        ),
+        case(
+            "eof incomplete event discarded",
+            b"data: a\n\ndata: b\n",
+            [msg("a")],
+            truncated=True,
+            rule=EOF,
+        ),
+        case(
+            "eof incomplete line discarded",
+            b"data: a\n\ndata: b",
+            [msg("a")],
+            truncated=True,
+            rule=EOF,
+        ),
+        case("eof data without blank line", b"data: a\n", [], truncated=True, rule=EOF),
+        case("eof partial field name", b"dat", [], truncated=True, rule=EOF),
+        case("eof event field pending", b"event: x\n", [], truncated=True, rule=EOF),
+        case("eof CR ended event is complete", b"data: a\r\r", [msg("a")], rule=EOF),
+        case("eof clean end", b"data: a\n\n", [msg("a")], rule=EOF),
+        case("eof clean end with CRLF", b"data: a\r\n\r\n", [msg("a")], rule=EOF),
+    ]
+)
 
 
 @pytest.mark.parametrize("vector", CASES, ids=[c.name for c in CASES])

@@ -184,7 +184,10 @@ PAYLOADS = [
 @pytest.mark.parametrize("brk", LINE_BREAKS, ids=repr)
 def test_line_breaks_in_event_or_id_are_refused(field: str, payload: str, brk: str) -> None:
     with pytest.raises(LocalProtocolError):
-        Event("x", **{field: payload.format(brk)})
+        if field == "event":
+            Event("x", event=payload.format(brk))
+        else:
+            Event("x", id=payload.format(brk))
 
 
 def test_other_ways_to_change_an_event_are_refused() -> None:

@@ -122,7 +122,7 @@ def test_no_instance_dict() -> None:
 
 def test_equality_by_value() -> None:
     assert Event("a", "e", "1", 2) == Event("a", "e", "1", 2)
-    assert not (Event("a", "e", "1", 2) != Event("a", "e", "1", 2))
+    assert (Event("a", "e", "1", 2) != Event("a", "e", "1", 2)) is False
     assert Event("a") != Event("b")
     assert Event("a", "e") != Event("a", "f")
     assert Event("a", id="") != Event("a")
@@ -136,8 +136,8 @@ def test_not_equal_to_a_plain_tuple() -> None:
     assert tuple(event) == items
     assert event != items
     assert items != event
-    assert not (event == items)
-    assert not (items == event)
+    assert (event == items) is False
+    assert (items == event) is False
     assert [event] != [items]
 
 

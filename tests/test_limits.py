@@ -71,7 +71,10 @@ def assert_same_outcome_all_ways(
         # an endless line without a line ending
         (b"data: " + b"x" * 40, ([], True)),
         # events before the offending one come out first
-        (b"data: a\n\ndata: b\n\ndata: " + b"x" * 11 + b"\n\ndata: c\n\n", ([msg("a"), msg("b")], True)),
+        (
+            b"data: a\n\ndata: b\n\ndata: " + b"x" * 11 + b"\n\ndata: c\n\n",
+            ([msg("a"), msg("b")], True),
+        ),
         # data size: each data line plus its LF; 4 x "ab\n" = 12 fits, 6 x does not
         (b"data: ab\n" * 4 + b"\n", ([msg("ab\nab\nab\nab")], False)),
         (b"data: abc\n" * 3 + b"data: abc\n\n", ([msg("abc\nabc\nabc\nabc")], False)),

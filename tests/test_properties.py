@@ -57,6 +57,7 @@ BYTE_TOKENS = [
     b"\xed\xa0\x80",
 ]
 
+
 def _is_valid_utf8(data: bytes) -> bool:
     try:
         data.decode("utf-8")
@@ -74,7 +75,8 @@ TEXT_TOKENS = [t.decode("utf-8") for t in BYTE_TOKENS if _is_valid_utf8(t)] + [
 token_streams = st.lists(st.sampled_from(BYTE_TOKENS), max_size=60).map(b"".join)
 streams = st.one_of(token_streams, st.binary(max_size=120))
 token_texts = st.lists(st.sampled_from(TEXT_TOKENS), max_size=60).map("".join)
-no_surrogates = st.characters(blacklist_categories=("Cs",))
+# Any code point but a surrogate (which cannot be encoded as UTF-8).
+no_surrogates = st.one_of(st.characters(max_codepoint=0xD7FF), st.characters(min_codepoint=0xE000))
 texts = st.one_of(token_texts, st.text(alphabet=no_surrogates, max_size=80))
 
 
@@ -131,10 +133,8 @@ def test_text_decoder_matches_decoder_on_replaced_text(chunks: List[bytes]) -> N
 
 # -- round trips ----------------------------------------------------------------------
 
-line_safe = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"))
-id_safe = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00")
-)
+line_safe = st.text(alphabet=no_surrogates.filter(lambda c: c not in "\r\n"))
+id_safe = st.text(alphabet=no_surrogates.filter(lambda c: c not in "\r\n\x00"))
 data_text = st.one_of(
     st.text(alphabet=no_surrogates),
     st.lists(st.sampled_from(["a", " ", ":", "\r", "\n", "\r\n", "data: x", "\x00", "é"])).map(

@@ -100,7 +100,8 @@ def test_package_imports_only_the_standard_library(tmp_path: Path) -> None:
         before = set(sys.modules)
         import importlib
         for name in {modules!r}:
-            importlib.import_module("vendored_sse" if name == "__init__" else "vendored_sse." + name)
+            full = "vendored_sse" if name == "__init__" else "vendored_sse." + name
+            importlib.import_module(full)
         stdlib = [os.path.realpath(sysconfig.get_paths()[key]) for key in ("stdlib", "platstdlib")]
         foreign = []
         for name in sorted(set(sys.modules) - before):
