@@ -8,14 +8,14 @@ from typing import List, Optional, Sequence, TypeVar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sse_core import Event, encode, encode_batch, encode_comment
+from sse_core import Decoder, Event, encode, encode_batch, encode_comment
 
-from .helpers import as_tuples, run_decoder, run_text_decoder, split_at
+from .helpers import as_tuples, feed_until_error, run_decoder, run_text_decoder, split_at
 from .reference import reference_decode
 
 # Keep the whole file well under a minute on CPython, across 3.8 to 3.13.
-FAST = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SLOW = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 T = TypeVar("T", bytes, str)
 
@@ -199,3 +199,19 @@ def test_comments_between_events_change_nothing(items: List[object]) -> None:
     )
     sent = [item for item in items if isinstance(item, Event)]
     assert run_decoder([wire]).events == run_decoder([encode_batch(sent)]).events
+
+
+# -- limits ---------------------------------------------------------------------------
+
+
+@FAST
+@given(chunked(streams), st.integers(1, 24))
+def test_limit_outcome_is_independent_of_chunking(chunks: List[bytes], limit: int) -> None:
+    stream = b"".join(chunks)
+    whole = feed_until_error(Decoder(max_event_size=limit), [stream])
+    split = feed_until_error(Decoder(max_event_size=limit), chunks)
+    assert split[0] == whole[0]
+    assert (split[1] is None) == (whole[1] is None)
+    if whole[1] is None:
+        # Within the limit, the limit changes nothing.
+        assert run_decoder([stream], max_event_size=limit) == run_decoder([stream])
