@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+"""The sse_core test suite."""

@@ -1,0 +1,164 @@
+# SPDX-License-Identifier: MIT
+"""``python -m sse_core decode``, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import sse_core
+
+TIMEOUT = 60
+STREAM = (
+    b"\xef\xbb\xbf: comment\r\n"
+    b"data: hello\r\n\r\n"
+    b'event: update\nid: 1\nretry: 500\ndata: {"x": 1}\ndata: \xc3\xa9\n\n'
+    b"data: no id field\r\r"
+)
+EXPECTED = [
+    {"event": "message", "data": "hello", "id": "", "retry": None},
+    {"event": "update", "data": '{"x": 1}\né', "id": "1", "retry": 500},
+    {"event": "message", "data": "no id field", "id": "1", "retry": None},
+]
+
+
+def cli(
+    *args: str, stdin: bytes = b"", env: Optional[Dict[str, str]] = None
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "sse_core", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=TIMEOUT,
+        env=env,
+    )
+
+
+def json_lines(output: bytes) -> List[Any]:
+    text = output.decode("utf-8")
+    assert text == "" or text.endswith("\n")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_decode_stdin() -> None:
+    completed = cli("decode", stdin=STREAM)
+    assert completed.returncode == 0
+    assert json_lines(completed.stdout) == EXPECTED
+    assert completed.stderr == b""
+
+
+def test_decode_stdin_dash() -> None:
+    completed = cli("decode", "-", stdin=STREAM)
+    assert (completed.returncode, json_lines(completed.stdout)) == (0, EXPECTED)
+
+
+def test_decode_file(tmp_path: Path) -> None:
+    path = tmp_path / "stream.txt"
+    path.write_bytes(STREAM)
+    completed = cli("decode", str(path))
+    assert completed.returncode == 0
+    assert json_lines(completed.stdout) == EXPECTED
+    assert completed.stderr == b""
+
+
+def test_one_json_object_per_line() -> None:
+    # Data with line breaks and quotes still gives exactly one line per event.
+    completed = cli("decode", stdin=b'data: a\ndata: "b"\ndata:\n\n' * 3)
+    lines = completed.stdout.decode("utf-8").splitlines()
+    assert len(lines) == 3
+    assert all(json.loads(line)["data"] == 'a\n"b"\n' for line in lines)
+
+
+def test_empty_input() -> None:
+    completed = cli("decode")
+    assert (completed.returncode, completed.stdout, completed.stderr) == (0, b"", b"")
+
+
+def test_truncated_stream_warns_on_stderr() -> None:
+    completed = cli("decode", stdin=b"data: a\n\ndata: b\n")
+    assert completed.returncode == 0
+    assert json_lines(completed.stdout) == [
+        {"event": "message", "data": "a", "id": "", "retry": None}
+    ]
+    assert b"ended inside an event" in completed.stderr
+
+
+def test_clean_end_does_not_warn() -> None:
+    assert cli("decode", stdin=b"data: a\n\n: bye\n").stderr == b""
+
+
+def test_limit_error_exit_status() -> None:
+    line = b"data: " + b"x" * sse_core.DEFAULT_MAX_EVENT_SIZE + b"\n\n"
+    completed = cli("decode", stdin=b"data: first\n\n" + line)
+    assert completed.returncode == 1
+    assert json_lines(completed.stdout) == [
+        {"event": "message", "data": "first", "id": "", "retry": None}
+    ]
+    assert completed.stderr.startswith(b"sse_core: ")
+    assert b"Traceback" not in completed.stderr
+
+
+def test_missing_file_is_reported_without_traceback(tmp_path: Path) -> None:
+    completed = cli("decode", str(tmp_path / "missing.txt"))
+    assert completed.returncode != 0
+    assert b"missing.txt" in completed.stderr
+    assert b"Traceback" not in completed.stderr
+
+
+def test_non_utf8_terminal_still_gets_json_lines() -> None:
+    # An ASCII or Latin-1 stdout (a C locale on old systems, a Windows
+    # console) must not crash the command on non-ASCII data.
+    env = dict(os.environ, PYTHONIOENCODING="ascii")
+    completed = cli("decode", stdin="data: é😀\n\n".encode(), env=env)
+    assert completed.returncode == 0, completed.stderr
+    assert [e["data"] for e in json_lines(completed.stdout)] == ["é😀"]
+
+
+def test_version() -> None:
+    completed = cli("--version")
+    assert completed.returncode == 0
+    assert completed.stdout.decode().strip() == sse_core.__version__
+
+
+def test_no_command_is_a_usage_error() -> None:
+    completed = cli()
+    assert completed.returncode == 2
+    assert b"usage:" in completed.stderr
+
+
+def test_events_are_written_as_they_arrive() -> None:
+    # The command streams: an event is printed before stdin is closed.
+    with subprocess.Popen(
+        [sys.executable, "-m", "sse_core", "decode"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(b"data: early\n\n")
+            proc.stdin.flush()
+            deadline = time.monotonic() + TIMEOUT
+            output = b""
+            while not output.endswith(b"\n") and time.monotonic() < deadline:
+                ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+                if ready:
+                    chunk = os.read(proc.stdout.fileno(), 4096)
+                    assert chunk, "the command exited early"
+                    output += chunk
+            assert json.loads(output) == {
+                "event": "message",
+                "data": "early",
+                "id": "",
+                "retry": None,
+            }
+            proc.stdin.close()
+            assert proc.wait(timeout=TIMEOUT) == 0
+        finally:
+            proc.kill()

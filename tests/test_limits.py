@@ -1,0 +1,249 @@
+# SPDX-License-Identifier: MIT
+"""The decoder's ``max_event_size`` limit, and memory use under hostile input.
+
+Semantics (``sse_core/_decoder.py`` module docstring): one number, in
+characters, bounds the length of any line and the size of one event's data
+buffer (each data line plus its LF).  A chunk that breaks the limit still
+returns the events completed before the offending one; the error is raised by
+the next ``feed()`` or ``close()`` (at once if there were none), and the
+decoder stays failed.  The outcome does not depend on the chunking.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from typing import List, Optional, Tuple
+
+import pytest
+
+from sse_core import (
+    DEFAULT_MAX_EVENT_SIZE,
+    Decoder,
+    Event,
+    RemoteProtocolError,
+    SSEError,
+    TextDecoder,
+)
+
+from .helpers import EventTuple, as_tuples, chunkings, feed_until_error
+
+LIMIT = 16
+
+
+def msg(data: str, id: str = "") -> Event:
+    return Event(data, "message", id, None)
+
+
+def outcome(chunks: List[bytes], limit: Optional[int] = LIMIT) -> Tuple[List[EventTuple], bool]:
+    events, error = feed_until_error(Decoder(max_event_size=limit), chunks)
+    if error is not None:
+        assert error.limit == limit
+    return as_tuples(events), error is not None
+
+
+def assert_same_outcome_all_ways(
+    data: bytes, expected: Tuple[List[Event], bool], limit: int = LIMIT
+) -> None:
+    want = (as_tuples(expected[0]), expected[1])
+    for label, chunks in chunkings(data, three_way_max=24, random_count=10):
+        assert outcome(chunks, limit) == want, label
+
+
+@pytest.mark.parametrize(
+    ("stream", "expected"),
+    [
+        # a line of exactly the limit is allowed; one more character is not
+        (b"data: 0123456789\n\n", ([msg("0123456789")], False)),
+        (b"data: 0123456789a\n\n", ([], True)),
+        # line endings do not count, whatever they are
+        (b"data: 0123456789\r\n\r\n", ([msg("0123456789")], False)),
+        (b"data: 0123456789\r\r", ([msg("0123456789")], False)),
+        # characters count, not bytes (4 x 3-byte characters)
+        ("data: 0123456789".replace("0123", "€€€€").encode() + b"\n\n", None),
+        # the byte order mark is not part of the first line
+        (b"\xef\xbb\xbfdata: 0123456789\n\n", ([msg("0123456789")], False)),
+        # any kind of line: comment, unknown field, event, id, retry
+        (b": " + b"c" * 15 + b"\ndata: x\n\n", ([], True)),
+        (b"foo: " + b"f" * 12 + b"\ndata: x\n\n", ([], True)),
+        (b"event: " + b"e" * 10 + b"\ndata: x\n\n", ([], True)),
+        (b"id: " + b"1" * 13 + b"\ndata: x\n\n", ([], True)),
+        (b"retry: " + b"1" * 10 + b"\ndata: x\n\n", ([], True)),
+        # an endless line without a line ending
+        (b"data: " + b"x" * 40, ([], True)),
+        # events before the offending one come out first
+        (
+            b"data: a\n\ndata: b\n\ndata: " + b"x" * 11 + b"\n\ndata: c\n\n",
+            ([msg("a"), msg("b")], True),
+        ),
+        # data size: each data line plus its LF; 4 x "ab\n" = 12 fits, 6 x does not
+        (b"data: ab\n" * 4 + b"\n", ([msg("ab\nab\nab\nab")], False)),
+        (b"data: abc\n" * 3 + b"data: abc\n\n", ([msg("abc\nabc\nabc\nabc")], False)),
+        (b"data: abc\n" * 3 + b"data: abcd\n\n", ([], True)),
+        (b"data: ab\n" * 6 + b"\n", ([], True)),
+        (b"data: a\n\n" + b"data\n" * 17 + b"\n", ([msg("a")], True)),
+        # the data size is per event
+        ((b"data: abcd\n" * 3 + b"\n") * 4, ([msg("abcd\nabcd\nabcd")] * 4, False)),
+        # an incomplete, oversized event at end of stream still fails
+        (b"data: a\n\n" + b"data: abcdefg\n" * 3, ([msg("a")], True)),
+    ],
+)
+def test_limit_outcome_is_independent_of_chunking(
+    stream: bytes, expected: Optional[Tuple[List[Event], bool]]
+) -> None:
+    if expected is None:
+        expected = ([msg("€€€€456789")], False)
+    assert_same_outcome_all_ways(stream, expected)
+
+
+def test_text_decoder_has_the_same_limit() -> None:
+    decoder = TextDecoder(max_event_size=LIMIT)
+    assert decoder.feed("data: 0123456789\n\n") == [msg("0123456789")]
+    with pytest.raises(RemoteProtocolError):
+        decoder.feed("data: 0123456789a")
+
+
+def test_error_comes_from_the_next_call_after_the_events() -> None:
+    decoder = Decoder(max_event_size=LIMIT)
+    events = decoder.feed(b"data: a\n\ndata: b\n\ndata: " + b"x" * 20 + b"\n\ndata: c\n\n")
+    assert events == [msg("a"), msg("b")]
+    with pytest.raises(RemoteProtocolError) as info:
+        decoder.feed(b"data: d\n\n")
+    assert info.value.limit == LIMIT
+    assert info.value.error_status_hint == 413
+    assert isinstance(info.value, SSEError)
+
+
+def test_pending_error_is_raised_by_close() -> None:
+    decoder = Decoder(max_event_size=LIMIT)
+    assert decoder.feed(b"data: a\n\n" + b"data: abcd\n" * 5) == [msg("a")]
+    with pytest.raises(RemoteProtocolError):
+        decoder.close()
+    assert decoder.closed
+    # The error was raised once; closing again does nothing.
+    assert decoder.close() == []
+
+
+def test_error_is_raised_at_once_without_events() -> None:
+    decoder = Decoder(max_event_size=LIMIT)
+    with pytest.raises(RemoteProtocolError):
+        decoder.feed(b"data: " + b"x" * 20 + b"\n")
+
+
+def test_failed_decoder_stays_failed() -> None:
+    decoder = Decoder(max_event_size=LIMIT)
+    with pytest.raises(RemoteProtocolError):
+        decoder.feed(b"x" * 20)
+    for chunk in [b"", b"\n\ndata: ok\n\n", b"data: ok\n\n"]:
+        with pytest.raises(RemoteProtocolError):
+            decoder.feed(chunk)
+    # close() then marks it closed without raising a second time, and a later
+    # feed still reports the failure rather than a use-after-close.
+    assert decoder.close() == []
+    with pytest.raises(RemoteProtocolError):
+        decoder.feed(b"data: ok\n\n")
+
+
+def test_failed_decoder_state_is_not_updated() -> None:
+    decoder = Decoder(max_event_size=LIMIT)
+    decoder.feed(b"id: 1\ndata: a\n\nid: 2\nretry: 3\ndata: " + b"x" * 20 + b"\n\n")
+    with pytest.raises(RemoteProtocolError):
+        decoder.feed(b"")
+    assert decoder.last_event_id == "1"
+
+
+def test_none_disables_the_limit() -> None:
+    size = DEFAULT_MAX_EVENT_SIZE + 1
+    line = b"data: " + b"x" * (size - 6)
+    step = 1 << 20
+    limited = Decoder()
+    assert limited.max_event_size == DEFAULT_MAX_EVENT_SIZE
+    with pytest.raises(RemoteProtocolError):
+        for start in range(0, len(line), step):
+            limited.feed(line[start : start + step])
+    unlimited = Decoder(max_event_size=None)
+    assert unlimited.max_event_size is None
+    for start in range(0, len(line), step):
+        assert unlimited.feed(line[start : start + step]) == []
+    (event,) = unlimited.feed(b"\n\n")
+    assert len(event.data) == size - 6
+    assert unlimited.feed(b"data\n" * 100_000 + b"\n") == [msg("\n" * 99_999)]
+
+
+def test_limit_of_one() -> None:
+    decoder = Decoder(max_event_size=1)
+    assert decoder.feed(b"\n\n:\n\r\n") == []
+    with pytest.raises(RemoteProtocolError):
+        decoder.feed(b"da")
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "10", True, b"1"])
+def test_invalid_limits_raise_value_error(bad: object) -> None:
+    with pytest.raises(ValueError):
+        Decoder(max_event_size=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        TextDecoder(max_event_size=bad)  # type: ignore[arg-type]
+
+
+def test_absurd_retry_is_ignored_not_converted() -> None:
+    # Deliberate deviation from the spec (which would set the reconnection time
+    # to the integer): converting thousands of digits is quadratic, and
+    # CPython 3.11+ refuses it, so a retry value longer than 4300 significant
+    # digits is ignored.  Leading zeros do not count.
+    decoder = Decoder()
+    decoder.feed(b"retry: " + b"0" * 10_000 + b"5\n")
+    assert decoder.retry == 5
+    decoder.feed(b"retry: " + b"9" * 5_000 + b"\ndata: x\n\n")
+    assert decoder.retry == 5
+
+
+# -- memory -------------------------------------------------------------------------
+
+MEMORY_LIMIT = 64 * 1024
+#: Peak traced memory allowed while decoding hostile input, as a multiple of
+#: max_event_size.  The module docstring promises text held at up to 4 bytes a
+#: character; 6 leaves room for one transient copy on top of ASCII buffers.
+MEMORY_FACTOR = 6
+
+
+def peak_while_feeding(unit: bytes, chunk_size: int = 1024) -> Tuple[int, bool]:
+    """Feed ``unit`` repeated, in small chunks, up to 10 x the limit or an error."""
+    chunk = unit * (chunk_size // len(unit) + 1)
+    decoder = Decoder(max_event_size=MEMORY_LIMIT)
+    failed = False
+    tracemalloc.start()
+    try:
+        fed = 0
+        while fed < 10 * MEMORY_LIMIT:
+            decoder.feed(chunk)
+            fed += len(chunk)
+    except RemoteProtocolError:
+        failed = True
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak, failed
+
+
+@pytest.mark.parametrize(
+    ("unit", "should_fail"),
+    [
+        (b"x", True),  # one endless line
+        ("\U0001f600".encode(), True),  # one endless line of 4-byte characters
+        (b"data: " + b"x" * 1000 + b"\n", True),  # long data lines, never dispatched
+        (b"data: ab\n", True),  # short data lines, never dispatched
+        (b"data: abcdefgh\n", True),
+        (b"data:\n", True),  # empty data lines
+        (b"data\n", True),
+        (b": keep-alive\n", False),  # comments forever
+        (b"foo: bar\n", False),  # unknown fields forever
+        (b"id: 12345\n", False),  # ids forever
+        (b"event: e\n", False),
+        (b"retry: 1000\n", False),
+        (b"\n", False),  # blank lines forever
+        (b"data: " + b"x" * 1000 + b"\n\n", False),  # events, each well within the limit
+    ],
+)
+def test_memory_is_bounded_on_hostile_input(unit: bytes, should_fail: bool) -> None:
+    peak, failed = peak_while_feeding(unit)
+    assert failed is should_fail
+    assert peak < MEMORY_FACTOR * MEMORY_LIMIT, f"peak {peak / MEMORY_LIMIT:.1f} x the limit"
