@@ -10,7 +10,7 @@ own modules and are imported only when asked for.
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder, TextDecoder
 from ._encoder import encode, encode_batch, encode_comment
 from ._errors import LocalProtocolError, RemoteProtocolError, SSEError
-from ._events import Event
+from ._events import MAX_RETRY, Event
 from ._version import __version__
 
 __all__ = (
@@ -18,6 +18,7 @@ __all__ = (
     "Decoder",
     "Event",
     "LocalProtocolError",
+    "MAX_RETRY",
     "RemoteProtocolError",
     "SSEError",
     "TextDecoder",

@@ -51,7 +51,7 @@ import sys
 from typing import List, NoReturn, Optional, Tuple, Union
 
 from ._errors import LocalProtocolError, RemoteProtocolError
-from ._events import Event
+from ._events import MAX_RETRY_DIGITS, Event
 
 __all__ = ("DEFAULT_MAX_EVENT_SIZE", "Decoder", "TextDecoder")
 
@@ -62,9 +62,6 @@ __all__ = ("DEFAULT_MAX_EVENT_SIZE", "Decoder", "TextDecoder")
 #: (4 bytes a character at worst) per decoder.
 DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 
-# Significant digits beyond which a retry value is ignored: CPython 3.11+
-# refuses int() on longer strings, and converting them is quadratic anyway.
-_MAX_RETRY_DIGITS = 4300
 
 # Lines at least this long are found with str.find (memchr) one at a time;
 # shorter ones are cut by one str.split, whose C loop costs less per line but
@@ -122,8 +119,10 @@ class _DecoderBase:
             raise ValueError(
                 f"max_event_size must be a positive int or None, got {max_event_size!r}"
             )
-        if type(last_event_id) is not str or any(c in last_event_id for c in "\r\n\0"):
-            raise ValueError("last_event_id must be a str without CR, LF or NUL")
+        if type(last_event_id) is not str:
+            raise TypeError(f"last_event_id must be str, not {type(last_event_id).__name__}")
+        if "\r" in last_event_id or "\n" in last_event_id or "\0" in last_event_id:
+            raise ValueError("last_event_id must not contain CR, LF or NUL")
         self._max_event_size = max_event_size
         self._limit = sys.maxsize if max_event_size is None else max_event_size
         # The incomplete line, in pieces; joined when its line ending arrives.
@@ -415,7 +414,7 @@ class _DecoderBase:
                                 if not (value.isdigit() and value.isascii()):
                                     continue
                                 digits = value.lstrip("0") or "0"
-                                if len(digits) > _MAX_RETRY_DIGITS:
+                                if len(digits) > MAX_RETRY_DIGITS:
                                     continue
                                 self._retry = self._event_retry = int(digits)
                             else:
@@ -565,6 +564,7 @@ class Decoder(_DecoderBase):
 
     Raises:
         ValueError: an argument is out of range.
+        TypeError: an argument has the wrong type.
 
     Example::
 

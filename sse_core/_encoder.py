@@ -27,6 +27,12 @@ def _data_lines(data: str) -> str:
 def _event_text(event: Event) -> str:
     """The wire text of one event; ``event`` is an :class:`Event`."""
     data, kind, id, retry = event
+    # Event() refused these already; checking again costs little and keeps
+    # an event built around the constructor from injecting a line.
+    if (kind != "message" and ("\n" in kind or "\r" in kind)) or (
+        id is not None and ("\n" in id or "\r" in id or "\0" in id)
+    ):
+        raise LocalProtocolError(f"refusing to encode {event!r}: a field holds a line break")
     if "\n" in data or "\r" in data:
         text = _data_lines(data) + "\n\n"
     else:
@@ -60,7 +66,9 @@ def encode(event: Event) -> bytes:
 
     Raises:
         TypeError: ``event`` is not an :class:`Event`.
-        LocalProtocolError: a field holds a lone surrogate (not UTF-8).
+        LocalProtocolError: a field holds a lone surrogate (not UTF-8), or a
+            line break (possible only for an event built around its
+            constructor).
     """
     if type(event) is not Event:
         raise TypeError(f"expected an Event, got {type(event).__name__}")

@@ -20,6 +20,15 @@ __all__ = ("Event",)
 
 _EventTuple = Tuple[str, str, Optional[str], Optional[int]]
 
+# Decimal digits a retry value may have: CPython 3.11+ refuses to convert
+# longer ints to and from strings (and the conversion is quadratic), so the
+# decoder ignores longer values and the encoder refuses them.
+MAX_RETRY_DIGITS = 4300
+
+#: The largest ``retry`` an Event accepts (4300 nines): anything that can be
+#: written, and read back by the decoder.
+MAX_RETRY = 10**MAX_RETRY_DIGITS - 1
+
 
 def _line_break_error(name: str, value: str) -> LocalProtocolError:
     return LocalProtocolError(
@@ -58,7 +67,8 @@ class Event(_EventTuple):
     Raises:
         TypeError: a field has the wrong type.
         LocalProtocolError: ``event`` contains CR or LF; ``id`` contains CR,
-            LF or NUL (a client would ignore it); ``retry`` is negative.
+            LF or NUL (a client would ignore it); ``retry`` is negative or
+            over :data:`MAX_RETRY`.
     """
 
     __slots__ = ()
@@ -91,6 +101,8 @@ class Event(_EventTuple):
                 raise _type_error("retry", "int or None", retry)
             if retry < 0:
                 raise LocalProtocolError(f"Event retry must be >= 0, got {retry}")
+            if retry > MAX_RETRY:
+                raise LocalProtocolError(f"Event retry must have at most {MAX_RETRY_DIGITS} digits")
         return tuple.__new__(cls, (data, event, id, retry))
 
     if TYPE_CHECKING:  # pragma: no cover - the runtime uses C-level getters below

@@ -246,3 +246,22 @@ def test_unicode_separators_stay_in_their_line(char: str) -> None:
     wire = encode(event)
     assert len(wire_lines(wire)) == 4
     assert run_decoder([wire]).events == [Event(event.data, event.event, event.id)]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        ("x", "a\ndata: evil", None, None),
+        ("x", "a\rb", None, None),
+        ("x", "message", "1\n\ndata: evil", None),
+        ("x", "message", "1\0", None),
+    ],
+)
+def test_encode_rechecks_events_built_around_the_constructor(fields: Any) -> None:
+    # tuple.__new__ skips validation (the decoder's private fast path); the
+    # encoder still refuses to let such a value inject a line.
+    event = tuple.__new__(Event, fields)
+    with pytest.raises(LocalProtocolError):
+        encode(event)
+    with pytest.raises(LocalProtocolError):
+        encode_batch([event])

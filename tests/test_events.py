@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import sse_core
 from sse_core import Decoder, Event, LocalProtocolError
 
 # -- validation ---------------------------------------------------------------------
@@ -225,3 +226,14 @@ def test_unpickling_revalidates(items: Any, protocol: int) -> None:
 def test_unpickling_normalises_empty_event_type() -> None:
     forged = tuple.__new__(Event, ("x", "", None, None))
     assert pickle.loads(pickle.dumps(forged)).event == "message"
+
+
+def test_retry_bounds_match_what_the_decoder_reads_back() -> None:
+    # Event refuses a retry the decoder would ignore, so encode() never fails
+    # on a valid event and every valid retry round-trips.
+    assert Event(retry=sse_core.MAX_RETRY).retry == sse_core.MAX_RETRY
+    with pytest.raises(LocalProtocolError, match="4300 digits"):
+        Event(retry=sse_core.MAX_RETRY + 1)
+    decoder = sse_core.Decoder()
+    events = decoder.feed(sse_core.encode(Event("x", retry=sse_core.MAX_RETRY)))
+    assert events[0].retry == sse_core.MAX_RETRY == decoder.retry

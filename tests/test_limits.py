@@ -247,3 +247,8 @@ def test_memory_is_bounded_on_hostile_input(unit: bytes, should_fail: bool) -> N
     peak, failed = peak_while_feeding(unit)
     assert failed is should_fail
     assert peak < MEMORY_FACTOR * MEMORY_LIMIT, f"peak {peak / MEMORY_LIMIT:.1f} x the limit"
+
+
+def test_last_event_id_seed_of_the_wrong_type_is_a_type_error() -> None:
+    with pytest.raises(TypeError):
+        Decoder(last_event_id=b"1")  # type: ignore[arg-type]
