@@ -372,15 +372,17 @@ class _DecoderBase:
                             state = 1
                             continue
                         value = line[6:]
-                    elif line[0] == ":":
-                        # "If the line starts with a U+003A COLON character (:)
-                        # Ignore the line."
-                        continue
                     else:
-                        if line[:4] == "id: ":
+                        first = line[0]
+                        if first == ":":
+                            # "If the line starts with a U+003A COLON character
+                            # (:) Ignore the line."
+                            continue
+                        # The first character spares most lines a comparison.
+                        if first == "i" and line[:4] == "id: ":
                             field = "id"
                             value = line[4:]
-                        elif line[:7] == "event: ":
+                        elif first == "e" and line[:7] == "event: ":
                             field = "event"
                             value = line[7:]
                         else:
