@@ -186,7 +186,11 @@ class ResponseError(EventSourceError):
         status: the HTTP status code.
         content_type: the Content-Type header, or None.
         url: the URL that answered.
+        body: the start of the response body, when the client read it (the
+            server's explanation, such as a JSON error), else None.
     """
+
+    body: Optional[bytes] = None
 
     def __init__(self, message: str, *, status: int, content_type: Optional[str], url: str):
         super().__init__(message)
