@@ -11,12 +11,14 @@ protocol decision is the sans-IO state machine's (:mod:`sse_core._reconnect`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from typing import (
     Any,
     AsyncIterable,
     AsyncIterator,
     Awaitable,
+    Callable,
     List,
     Optional,
     Tuple,
@@ -36,6 +38,7 @@ from ._client_http import (
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder
 from ._events import Event
 from ._reconnect import (
+    Action,
     Connect,
     EventSourceState,
     Open,
@@ -191,7 +194,7 @@ class AsyncEventSource:
 
     Args:
         url, method, headers, body, last_event_id, policy, connect_timeout,
-        read_timeout, ssl_context, max_event_size: as for the sync
+        read_timeout, ssl_context, max_event_size, on_action: as for the sync
         :class:`~sse_core.client.EventSource`.
     """
 
@@ -208,6 +211,7 @@ class AsyncEventSource:
         read_timeout: Optional[float] = None,
         ssl_context: Optional[ssl.SSLContext] = None,
         max_event_size: Optional[int] = DEFAULT_MAX_EVENT_SIZE,
+        on_action: Optional[Callable[[Action], None]] = None,
     ) -> None:
         split_url(url)
         self._machine = EventSourceState(
@@ -222,6 +226,7 @@ class AsyncEventSource:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.ssl_context = ssl_context
+        self.on_action = on_action
         self._closing = False
         self._wake: Optional[asyncio.Event] = None
         self._writer: Optional[asyncio.StreamWriter] = None
@@ -294,6 +299,8 @@ class AsyncEventSource:
                 return
             action: Any = machine.connect()
             while not self._closing:
+                if self.on_action is not None:
+                    self.on_action(action)
                 if type(action) is Connect:
                     try:
                         reader, status, headers = await self._send(action)
@@ -305,6 +312,8 @@ class AsyncEventSource:
                         continue
                     action = machine.receive_response(status, headers)
                     if type(action) is Open:
+                        if self.on_action is not None:
+                            self.on_action(action)
                         body = _Body(reader, headers, self.read_timeout)
                         try:
                             while True:
@@ -329,10 +338,8 @@ class AsyncEventSource:
                         self._abort()
                 elif type(action) is Wait:
                     self._abort()
-                    try:
+                    with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), action.delay)
-                    except asyncio.TimeoutError:
-                        pass
                     if self._closing:
                         return
                     action = machine.delay_elapsed()

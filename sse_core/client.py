@@ -15,13 +15,14 @@ import socket
 import ssl
 import threading
 from base64 import b64encode
-from typing import Any, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Generator, Iterable, Iterator, List, Optional, Tuple, Union
 from urllib.parse import unquote, urlsplit
 
 from ._client_http import HeadersInput, get_header, host_header, split_url
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder
 from ._events import Event
 from ._reconnect import (
+    Action,
     Connect,
     EventSourceState,
     Open,
@@ -119,6 +120,9 @@ class EventSource:
         trust_env: use the proxies set by ``http_proxy``, ``https_proxy`` and
             ``no_proxy`` (``https`` through a CONNECT tunnel).
         max_event_size: see :class:`~sse_core.Decoder`.
+        on_action: called with each action of the state machine before it is
+            carried out (:class:`Connect`, :class:`Open`, :class:`Wait`,
+            :class:`Stop`), e.g. to log connections and reconnections.
 
     Raises:
         ValueError: not an http(s) URL, or a header value holds CR/LF/NUL.
@@ -143,6 +147,7 @@ class EventSource:
         ssl_context: Optional[ssl.SSLContext] = None,
         trust_env: bool = True,
         max_event_size: Optional[int] = DEFAULT_MAX_EVENT_SIZE,
+        on_action: Optional[Callable[[Action], None]] = None,
     ) -> None:
         split_url(url)  # fail early on a bad URL
         self._machine = EventSourceState(
@@ -157,6 +162,7 @@ class EventSource:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.ssl_context = ssl_context
+        self.on_action = on_action
         self.trust_env = trust_env
         self._closing = threading.Event()
         self._lock = threading.Lock()
@@ -238,6 +244,8 @@ class EventSource:
             while True:
                 if self._closing.is_set():
                     return
+                if self.on_action is not None:
+                    self.on_action(action)
                 if type(action) is Connect:
                     try:
                         response = self._send(action)
@@ -251,6 +259,8 @@ class EventSource:
                         continue
                     action = machine.receive_response(response.status, response.getheaders())
                     if type(action) is Open:
+                        if self.on_action is not None:
+                            self.on_action(action)
                         action = yield from self._read_stream(response)
                     else:
                         if type(action) is Stop and isinstance(action.error, ResponseError):
@@ -273,7 +283,7 @@ class EventSource:
                 machine.close()
             self._closing.set()
 
-    def _read_stream(self, response: http.client.HTTPResponse) -> Iterator[Event]:
+    def _read_stream(self, response: http.client.HTTPResponse) -> Generator[Event, None, Action]:
         """Yield the events of an open stream; return the machine's next action."""
         machine = self._machine
         try:

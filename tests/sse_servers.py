@@ -213,7 +213,7 @@ def uvicorn_server(app: Any) -> Iterator[str]:
 
 def sse_starlette_app() -> Any:
     """The standard endpoints, written with sse-starlette on Starlette."""
-    from sse_starlette.sse import EventSourceResponse, ServerSentEvent
+    from sse_starlette import EventSourceResponse, ServerSentEvent
     from starlette.applications import Starlette
     from starlette.requests import Request as StarletteRequest
     from starlette.responses import PlainTextResponse, Response
@@ -224,9 +224,7 @@ def sse_starlette_app() -> Any:
 
         async def events() -> Any:
             for i in range(start + 1, start + 4):
-                yield ServerSentEvent(
-                    data=f"n{i}", id=str(i), retry=50 if i == start + 1 else None
-                )
+                yield ServerSentEvent(data=f"n{i}", id=str(i), retry=50 if i == start + 1 else None)
 
         return EventSourceResponse(events())
 
@@ -291,7 +289,7 @@ def sse_starlette_server() -> Iterator[str]:
 
 
 #: Servers implementing the standard endpoints; tests run against each.
-STREAM_SERVERS: Dict[str, Callable[[], "contextlib.AbstractContextManager[str]"]] = {
+STREAM_SERVERS: Dict[str, Callable[[], contextlib.AbstractContextManager[str]]] = {
     "raw-socket": raw_standard_server,
     "sse-starlette": sse_starlette_server,
 }

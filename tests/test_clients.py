@@ -7,12 +7,26 @@ import socket
 import ssl
 import threading
 import time
-from typing import Any, Iterator, List
+import warnings
+from typing import Any, Dict, Iterator, List
 
 import pytest
-import trustme
 
+with warnings.catch_warnings():
+    # cryptography (under trustme) warns on import that Python 3.8 support ends.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*Python 3.8")
+    import trustme
 from client_runner import CLIENT_KINDS, collect
+from sse_servers import (
+    STREAM_SERVERS,
+    RawServer,
+    Request,
+    end_chunks,
+    send_chunk,
+    send_head,
+)
+
 from sse_core import (
     Event,
     ReadyState,
@@ -23,21 +37,13 @@ from sse_core import (
 )
 from sse_core.async_client import AsyncEventSource
 from sse_core.client import EventSource
-from sse_servers import (
-    STREAM_SERVERS,
-    RawServer,
-    Request,
-    end_chunks,
-    send_chunk,
-    send_head,
-)
 
 pytestmark = pytest.mark.timeout(60)
 
 
 def fast(**kwargs: Any) -> ReconnectPolicy:
     """Quick, deterministic reconnection for tests (no jitter, few attempts)."""
-    options = {"initial_delay": 0.05, "jitter": 0.0, "max_attempts": 3}
+    options: Dict[str, Any] = {"initial_delay": 0.05, "jitter": 0.0, "max_attempts": 3}
     options.update(kwargs)
     return ReconnectPolicy(**options)
 
@@ -303,9 +309,7 @@ def test_https_with_a_self_signed_certificate(kind: str, ca: trustme.CA) -> None
     client_context = ssl.create_default_context()
     ca.configure_trust(client_context)
     with RawServer(https_handler, ssl_context=server_context) as server:
-        outcome = collect(
-            kind, server.url("/"), limit=1, ssl_context=client_context, policy=fast()
-        )
+        outcome = collect(kind, server.url("/"), limit=1, ssl_context=client_context, policy=fast())
     assert outcome.error is None
     assert outcome.events == [Event(data="secure", id="s1")]
 
