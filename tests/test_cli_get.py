@@ -10,13 +10,12 @@ import sys
 from typing import Any, Iterator, List
 
 import pytest
-
 from sse_servers import STREAM_SERVERS, RawServer, Request, send_head
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def run_get(*args: str, timeout: float = 30) -> "subprocess.CompletedProcess[str]":
+def run_get(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sse_core", "get", *args],
         capture_output=True,

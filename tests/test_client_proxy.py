@@ -15,10 +15,10 @@ import warnings
 from typing import Any, Iterator, List, Tuple
 
 import pytest
+from sse_servers import RawServer, Request, end_chunks, read_request, send_chunk, send_head
 
 from sse_core import Event, ReconnectPolicy
 from sse_core.client import EventSource
-from sse_servers import RawServer, Request, end_chunks, read_request, send_chunk, send_head
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
