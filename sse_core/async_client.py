@@ -314,8 +314,8 @@ class AsyncEventSource:
                     if type(action) is Open:
                         if self.on_action is not None:
                             self.on_action(action)
-                        body = _Body(reader, headers, self.read_timeout)
                         try:
+                            body = _Body(reader, headers, self.read_timeout)
                             while True:
                                 chunk = await body.read()
                                 if not chunk:

@@ -287,9 +287,19 @@ class EventSource:
         """Yield the events of an open stream; return the machine's next action."""
         machine = self._machine
         try:
+            length = response.getheader("content-length")
+            if not response.chunked and length is not None and not length.strip().isdigit():
+                # http.client would read such a body to EOF; the asyncio
+                # client refuses it, as RFC 9112 says, and so do we.
+                raise http.client.HTTPException(f"bad Content-Length: {length!r}")
             while True:
                 chunk = response.read1(_CHUNK_SIZE)
                 if not chunk:
+                    # http.client ends quietly when the connection closes
+                    # before a framed body is complete: that is a network
+                    # error, not the end of the stream.
+                    if (response.chunked and response.chunk_left) or response.length:
+                        raise http.client.IncompleteRead(b"")
                     break
                 events = machine.receive_data(chunk)
                 for event in events:
