@@ -350,10 +350,13 @@ def classify_response(
     """The :class:`Input` a response is, by the spec's rules and the policy."""
     if status == 200 and is_event_stream(get_header(headers, "content-type")):
         return Input.RESPONSE_OK
+    location = get_header(headers, "location")
     if (
         status in _REDIRECT_STATUSES
-        and get_header(headers, "location")
+        and location
         and redirects < MAX_REDIRECTS
+        # fetch fails a redirect to anything but HTTP(S)
+        and urlsplit(location).scheme.lower() in ("", "http", "https")
     ):
         return Input.RESPONSE_REDIRECT
     if retry_server_errors and 500 <= status <= 599:
@@ -515,7 +518,7 @@ class EventSourceState:
         if event is Input.RESPONSE_REDIRECT:
             return self._redirect(status, get_header(pairs, "location") or "")
         if status in _REDIRECT_STATUSES:
-            problem = "a redirect without Location, or too many redirects"
+            problem = "too many redirects, or a redirect without an http(s) Location"
         else:
             problem = "expected 200 with Content-Type: text/event-stream"
         error = ResponseError(

@@ -431,6 +431,8 @@ def test_classify_response() -> None:
     assert classify_response(502, SSE, retry_server_errors=False) is Input.RESPONSE_FAIL
     loc = [("Location", "/x")]
     assert classify_response(308, loc, retry_server_errors=False) is Input.RESPONSE_REDIRECT
+    ftp = [("Location", "ftp://example.test/x")]
+    assert classify_response(302, ftp, retry_server_errors=False) is Input.RESPONSE_FAIL
     assert (
         classify_response(308, loc, retry_server_errors=False, redirects=20) is Input.RESPONSE_FAIL
     )
