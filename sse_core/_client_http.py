@@ -8,8 +8,9 @@ sync and asyncio clients use the URL splitting and the response-head parser
 
 from __future__ import annotations
 
+from base64 import b64encode
 from typing import Iterable, List, Mapping, Optional, Sequence, Tuple, Union
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 __all__ = (
     "EVENT_STREAM",
@@ -21,9 +22,12 @@ __all__ = (
     "is_event_stream",
     "normalise_headers",
     "parse_retry_after",
+    "proxy_authorization",
+    "proxy_for",
     "request_headers",
     "split_url",
     "parse_response_head",
+    "connect_request",
 )
 
 EVENT_STREAM = "text/event-stream"
@@ -134,6 +138,37 @@ def host_header(scheme: str, host: str, port: int) -> str:
     name = f"[{host}]" if ":" in host else host
     default = 443 if scheme == "https" else 80
     return name if port == default else f"{name}:{port}"
+
+
+def proxy_for(scheme: str, host: str) -> Optional[str]:
+    """The proxy URL that ``http_proxy`` / ``https_proxy`` set for
+    ``scheme://host``, or None (none set, or ``no_proxy`` matches).
+
+    Reads the environment when called, never at import time.
+    """
+    import urllib.request  # heavy; only the clients with trust_env need it
+
+    if urllib.request.proxy_bypass(host):
+        return None
+    return urllib.request.getproxies().get(scheme)
+
+
+def proxy_authorization(proxy_url: str) -> Optional[str]:
+    """A ``Proxy-Authorization: Basic`` value from the user info of a proxy URL."""
+    parts = urlsplit(proxy_url)
+    if parts.username is None:
+        return None
+    credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    return "Basic " + b64encode(credentials.encode("utf-8")).decode("ascii")
+
+
+def connect_request(host: str, port: int, authorization: Optional[str]) -> bytes:
+    """A ``CONNECT`` request opening a tunnel to ``host:port`` through a proxy."""
+    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
+    if authorization:
+        lines.append(f"Proxy-Authorization: {authorization}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
 def parse_response_head(head: bytes) -> Tuple[int, str, Headers]:

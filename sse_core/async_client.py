@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 from typing import (
     Any,
@@ -30,9 +31,12 @@ from ._client_http import (
     MAX_HEAD_SIZE,
     Headers,
     HeadersInput,
+    connect_request,
     get_header,
     host_header,
     parse_response_head,
+    proxy_authorization,
+    proxy_for,
     split_url,
 )
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder
@@ -185,8 +189,8 @@ class AsyncEventSource:
 
     Same rules and options as :class:`sse_core.client.EventSource` (browser
     semantics, ``Last-Event-ID``, ``retry``, backoff from ``policy``, 204
-    ends quietly, other answers raise :class:`ResponseError`), except that
-    environment proxies are not supported.
+    ends quietly, other answers raise :class:`ResponseError`, environment
+    proxies with ``trust_env``).
 
     Cancellation-safe: cancelling the task that iterates closes the socket at
     once and leaves the EventSource CLOSED.  :meth:`close` may be called from
@@ -194,7 +198,7 @@ class AsyncEventSource:
 
     Args:
         url, method, headers, body, last_event_id, policy, connect_timeout,
-        read_timeout, ssl_context, max_event_size, on_action: as for the sync
+        read_timeout, ssl_context, trust_env, max_event_size, on_action: as for the sync
         :class:`~sse_core.client.EventSource`.
     """
 
@@ -210,6 +214,7 @@ class AsyncEventSource:
         connect_timeout: Optional[float] = 10.0,
         read_timeout: Optional[float] = None,
         ssl_context: Optional[ssl.SSLContext] = None,
+        trust_env: bool = True,
         max_event_size: Optional[int] = DEFAULT_MAX_EVENT_SIZE,
         on_action: Optional[Callable[[Action], None]] = None,
     ) -> None:
@@ -226,6 +231,7 @@ class AsyncEventSource:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.ssl_context = ssl_context
+        self.trust_env = trust_env
         self.on_action = on_action
         self._closing = False
         self._wake: Optional[asyncio.Event] = None
@@ -374,20 +380,30 @@ class AsyncEventSource:
         context: Optional[ssl.SSLContext] = None
         if scheme == "https":
             context = self.ssl_context or ssl.create_default_context()
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(
+        headers: List[Tuple[str, str]] = list(request.headers)
+        proxy = proxy_for(scheme, host) if self.trust_env else None
+        if proxy is None:
+            connection = asyncio.open_connection(
                 host,
                 port,
                 ssl=context,
                 server_hostname=host if context else None,
                 limit=MAX_HEAD_SIZE,
-            ),
-            self.connect_timeout,
-        )
+            )
+        elif context is None:
+            # Plain HTTP through a forward proxy: absolute-form request target.
+            _, proxy_host, proxy_port, _ = split_url(proxy)
+            connection = asyncio.open_connection(proxy_host, proxy_port, limit=MAX_HEAD_SIZE)
+            target = request.url
+            authorization = proxy_authorization(proxy)
+            if authorization:
+                headers.append(("Proxy-Authorization", authorization))
+        else:
+            connection = self._open_tunnel(proxy, host, port, context)
+        reader, writer = await asyncio.wait_for(connection, self.connect_timeout)
         self._writer = writer
         if self._closing:
             raise ConnectionAbortedError("closed")
-        headers: List[Tuple[str, str]] = list(request.headers)
         if get_header(headers, "host") is None:
             headers.insert(0, ("Host", host_header(scheme, host, port)))
         body = request.body
@@ -407,3 +423,40 @@ class AsyncEventSource:
                 raise ConnectionError(str(error)) from None
             if not 100 <= status < 200:  # skip interim responses (100 Continue)
                 return reader, status, response_headers
+
+    async def _open_tunnel(
+        self, proxy: str, host: str, port: int, context: ssl.SSLContext
+    ) -> Tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """HTTPS through a proxy: ``CONNECT`` on a plain socket, then TLS over it."""
+        _, proxy_host, proxy_port, _ = split_url(proxy)
+        loop = asyncio.get_running_loop()
+        infos = await loop.getaddrinfo(proxy_host, proxy_port, type=socket.SOCK_STREAM)
+        if not infos:
+            raise ConnectionError(f"cannot resolve proxy {proxy_host!r}")
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            await loop.sock_connect(sock, address)
+            request = connect_request(host, port, proxy_authorization(proxy))
+            await loop.sock_sendall(sock, request)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                # The proxy sends nothing after its answer until TLS starts,
+                # so reading in pieces cannot swallow tunnel bytes.
+                data = await loop.sock_recv(sock, 4096)
+                if not data or len(head) > MAX_HEAD_SIZE:
+                    raise ConnectionError("the proxy closed or sent an endless answer")
+                head += data
+            try:
+                status = parse_response_head(head)[0]
+            except ValueError as error:
+                raise ConnectionError(f"bad answer from the proxy: {error}") from None
+            if status != 200:
+                raise ConnectionError(f"the proxy refused the tunnel: {status}")
+            return await asyncio.open_connection(
+                sock=sock, ssl=context, server_hostname=host, limit=MAX_HEAD_SIZE
+            )
+        except BaseException:
+            sock.close()
+            raise

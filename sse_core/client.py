@@ -14,11 +14,16 @@ import http.client
 import socket
 import ssl
 import threading
-from base64 import b64encode
 from typing import Any, Callable, Generator, Iterable, Iterator, List, Optional, Tuple, Union
-from urllib.parse import unquote, urlsplit
 
-from ._client_http import HeadersInput, get_header, host_header, split_url
+from ._client_http import (
+    HeadersInput,
+    get_header,
+    host_header,
+    proxy_authorization,
+    proxy_for,
+    split_url,
+)
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder
 from ._events import Event
 from ._reconnect import (
@@ -70,23 +75,6 @@ def iter_events(
     for chunk in chunks:
         yield from decoder.feed(chunk)
     decoder.close()
-
-
-def _proxy_for(scheme: str, host: str) -> Optional[str]:
-    """The proxy URL the environment sets for ``scheme://host``, if any."""
-    import urllib.request  # a heavy import, needed only with trust_env
-
-    if urllib.request.proxy_bypass(host):
-        return None
-    return urllib.request.getproxies().get(scheme)
-
-
-def _basic_auth(url: str) -> Optional[str]:
-    parts = urlsplit(url)
-    if parts.username is None:
-        return None
-    credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-    return "Basic " + b64encode(credentials.encode("utf-8")).decode("ascii")
 
 
 class EventSource:
@@ -327,7 +315,7 @@ class EventSource:
         headers: List[Tuple[str, str]] = list(request.headers)
         if get_header(headers, "host") is None:
             headers.insert(0, ("Host", host_header(scheme, host, port)))
-        proxy = _proxy_for(scheme, host) if self.trust_env else None
+        proxy = proxy_for(scheme, host) if self.trust_env else None
         connection: http.client.HTTPConnection
         if scheme == "https":
             context = self.ssl_context or ssl.create_default_context()
@@ -336,7 +324,7 @@ class EventSource:
                 connection = http.client.HTTPSConnection(
                     proxy_host, proxy_port, timeout=self.connect_timeout, context=context
                 )
-                auth = _basic_auth(proxy)
+                auth = proxy_authorization(proxy)
                 tunnel_headers = {"Proxy-Authorization": auth} if auth else None
                 connection.set_tunnel(host, port, headers=tunnel_headers)
             else:
@@ -349,7 +337,7 @@ class EventSource:
                 proxy_host, proxy_port, timeout=self.connect_timeout
             )
             target = request.url  # absolute-form through a forward proxy
-            auth = _basic_auth(proxy)
+            auth = proxy_authorization(proxy)
             if auth:
                 headers.append(("Proxy-Authorization", auth))
         else:

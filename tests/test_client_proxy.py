@@ -1,4 +1,4 @@
-"""The sync EventSource through an HTTP proxy set in the environment.
+"""Both EventSources through an HTTP proxy set in the environment.
 
 The proxy is a small real one written here: absolute-form requests for plain
 HTTP, ``CONNECT`` tunnels for HTTPS, both piped byte for byte on 127.0.0.1.
@@ -15,10 +15,10 @@ import warnings
 from typing import Any, Iterator, List, Tuple
 
 import pytest
+from client_runner import CLIENT_KINDS, collect
 from sse_servers import RawServer, Request, end_chunks, read_request, send_chunk, send_head
 
-from sse_core import Event, ReconnectPolicy
-from sse_core.client import EventSource
+from sse_core import Event, ReconnectLimitError, ReconnectPolicy
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -99,10 +99,16 @@ def stream_handler(conn: Any, request: Request, index: int) -> None:
     end_chunks(conn)
 
 
-def first_event(url: str, **options: Any) -> Event:
+@pytest.fixture(params=CLIENT_KINDS)
+def kind(request: Any) -> str:
+    return str(request.param)
+
+
+def first_event(kind: str, url: str, **options: Any) -> Event:
     policy = ReconnectPolicy(max_attempts=0, jitter=0)
-    with EventSource(url, policy=policy, read_timeout=10, **options) as source:
-        return next(iter(source))
+    outcome = collect(kind, url, limit=1, policy=policy, read_timeout=10, **options)
+    assert outcome.error is None, outcome.error
+    return outcome.events[0]
 
 
 @pytest.fixture
@@ -113,11 +119,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-def test_http_through_a_forward_proxy(clean_env: pytest.MonkeyPatch) -> None:
+def test_http_through_a_forward_proxy(kind: str, clean_env: pytest.MonkeyPatch) -> None:
     with RawServer(stream_handler) as server, proxy_server() as (port, seen):
         clean_env.setenv("http_proxy", f"http://us%40er:p%3Ass@127.0.0.1:{port}")
-        assert first_event(server.url("/s?q=1")) == Event(data="via proxy", id="p1")
-        assert first_event(server.url("/s"), trust_env=False).data == "via proxy"
+        assert first_event(kind, server.url("/s?q=1")) == Event(data="via proxy", id="p1")
+        assert first_event(kind, server.url("/s"), trust_env=False).data == "via proxy"
     assert len(seen) == 1  # trust_env=False went direct
     assert seen[0].target == server.url("/s?q=1")
     # base64("us@er:p:ss")
@@ -125,7 +131,7 @@ def test_http_through_a_forward_proxy(clean_env: pytest.MonkeyPatch) -> None:
     assert seen[0].headers["host"] == f"127.0.0.1:{server.port}"
 
 
-def test_https_through_a_connect_tunnel(clean_env: pytest.MonkeyPatch) -> None:
+def test_https_through_a_connect_tunnel(kind: str, clean_env: pytest.MonkeyPatch) -> None:
     ca = trustme.CA()
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("127.0.0.1").configure_cert(server_context)
@@ -136,14 +142,28 @@ def test_https_through_a_connect_tunnel(clean_env: pytest.MonkeyPatch) -> None:
         seen,
     ):
         clean_env.setenv("https_proxy", f"http://127.0.0.1:{port}")
-        event = first_event(server.url("/"), ssl_context=client_context)
+        event = first_event(kind, server.url("/"), ssl_context=client_context)
     assert event == Event(data="via proxy", id="p1")
     assert [(r.method, r.target) for r in seen] == [("CONNECT", f"127.0.0.1:{server.port}")]
 
 
-def test_no_proxy_is_honoured(clean_env: pytest.MonkeyPatch) -> None:
+def test_no_proxy_is_honoured(kind: str, clean_env: pytest.MonkeyPatch) -> None:
     with RawServer(stream_handler) as server, proxy_server() as (port, seen):
         clean_env.setenv("http_proxy", f"http://127.0.0.1:{port}")
         clean_env.setenv("no_proxy", "127.0.0.1")
-        assert first_event(server.url("/")).data == "via proxy"
+        assert first_event(kind, server.url("/")).data == "via proxy"
     assert seen == []
+
+
+def test_a_refused_tunnel_is_a_network_error(kind: str, clean_env: pytest.MonkeyPatch) -> None:
+    def refuse(conn: Any, request: Request, index: int) -> None:
+        send_head(conn, 407, [("Content-Length", "0")], content_type=None)
+
+    with RawServer(refuse) as proxy:
+        clean_env.setenv("https_proxy", proxy.url(""))
+        outcome = collect(
+            kind, "https://127.0.0.1:9/", policy=ReconnectPolicy(max_attempts=0, jitter=0)
+        )
+    assert isinstance(outcome.error, ReconnectLimitError)
+    assert "407" in str(outcome.error.__cause__)
+    assert [r.method for r in proxy.requests] == ["CONNECT"]
