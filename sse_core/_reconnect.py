@@ -57,9 +57,10 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import math
 import random as _random
 import time
-from typing import Callable, Dict, List, NamedTuple, Optional, Tuple, Union
+from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 from urllib.parse import urljoin, urlsplit
 
 from ._client_http import (
@@ -340,7 +341,11 @@ class ReconnectPolicy:
     def delay(self, reconnection_time: float, attempt: int) -> float:
         """Seconds to wait before reconnection number ``attempt`` (0-based) of a streak."""
         cap = max(self.max_delay, reconnection_time)
-        delay = min(cap, reconnection_time * self.multiplier**attempt)
+        try:
+            factor = self.multiplier**attempt
+        except OverflowError:  # a days-long outage: the cap applies anyway
+            factor = math.inf
+        delay = min(cap, reconnection_time * factor)
         return delay * (1.0 + self.jitter * self.random())
 
 
@@ -492,6 +497,9 @@ class EventSourceState:
     def receive_response(self, status: int, headers: HeadersInput) -> Action:
         """Report the status and headers of the response to the last request.
 
+        ``headers`` is a mapping or ``(name, value)`` pairs of str; names
+        match case-insensitively.
+
         Returns:
             :class:`Open` (read the body), :class:`Connect` (a redirect),
             :class:`Wait` (a retried 5xx) or :class:`Stop`.
@@ -499,7 +507,12 @@ class EventSourceState:
         Raises:
             LocalProtocolError: no request was outstanding (now CLOSED).
         """
-        pairs = normalise_headers(headers)
+        if headers is None:
+            pairs: Headers = []
+        elif isinstance(headers, Mapping):
+            pairs = list(headers.items())
+        else:
+            pairs = list(headers)
         event = classify_response(
             status,
             pairs,

@@ -61,6 +61,7 @@ _BytesLike = Union[bytes, bytearray, memoryview]
 
 _CHUNK_SIZE = 64 * 1024
 _ERROR_BODY_SIZE = 4096
+_ERROR_BODY_TIMEOUT = 1.0
 
 # What a failed connection looks like on asyncio streams: OSError (refused,
 # reset, TLS errors are OSError too), a timeout, an EOF inside a framed body,
@@ -363,17 +364,21 @@ class AsyncEventSource:
                 machine.close()
 
     async def _error_body(self, reader: asyncio.StreamReader, headers: Headers) -> bytes:
-        try:
-            body = _Body(reader, headers, min(self.read_timeout or 1.0, 1.0))
-            data = b""
+        """Up to 4 KiB of a failed response's body, within about a second."""
+        data = bytearray()
+
+        async def read() -> None:
+            body = _Body(reader, headers, None)
             while len(data) < _ERROR_BODY_SIZE:
                 chunk = await body.read()
                 if not chunk:
                     break
-                data += chunk
-            return data[:_ERROR_BODY_SIZE]
-        except _NETWORK_ERRORS:
-            return b""
+                data.extend(chunk)
+
+        # The body is a courtesy: a failed answer may stream for ever.
+        with contextlib.suppress(*_NETWORK_ERRORS):
+            await asyncio.wait_for(read(), _ERROR_BODY_TIMEOUT)
+        return bytes(data[:_ERROR_BODY_SIZE])
 
     async def _send(self, request: Connect) -> Tuple[asyncio.StreamReader, int, Headers]:
         scheme, host, port, target = split_url(request.url)

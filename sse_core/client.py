@@ -14,6 +14,7 @@ import http.client
 import socket
 import ssl
 import threading
+import time
 from typing import Any, Callable, Generator, Iterable, Iterator, List, Optional, Tuple, Union
 
 from ._client_http import (
@@ -47,6 +48,8 @@ _BytesLike = Union[bytes, bytearray, memoryview]
 _CHUNK_SIZE = 64 * 1024
 #: Bytes of a failed response's body kept on the error, to show the server's message.
 _ERROR_BODY_SIZE = 4096
+#: Seconds spent reading it at most: a failed answer may stream for ever.
+_ERROR_BODY_TIMEOUT = 1.0
 
 
 def iter_events(
@@ -305,10 +308,20 @@ class EventSource:
         return machine.stream_ended()
 
     def _read_error_body(self, response: http.client.HTTPResponse) -> bytes:
-        try:
-            return response.read(_ERROR_BODY_SIZE)
-        except Exception:
-            return b""
+        """Up to 4 KiB of a failed response's body, within about a second."""
+        with self._lock:
+            sock = self._sock
+        if sock is not None:
+            sock.settimeout(_ERROR_BODY_TIMEOUT)
+        deadline = time.monotonic() + _ERROR_BODY_TIMEOUT
+        data = b""
+        with contextlib.suppress(Exception):  # the body is a courtesy
+            while len(data) < _ERROR_BODY_SIZE and time.monotonic() < deadline:
+                chunk = response.read1(_ERROR_BODY_SIZE - len(data))
+                if not chunk:
+                    break
+                data += chunk
+        return data
 
     def _send(self, request: Connect) -> http.client.HTTPResponse:
         scheme, host, port, target = split_url(request.url)

@@ -430,3 +430,16 @@ def test_bad_url_is_refused_early() -> None:
         EventSource("ftp://example.com/")
     with pytest.raises(ValueError):
         AsyncEventSource("http:///nohost")
+
+
+def test_a_failed_answer_that_streams_for_ever_still_fails(kind: str) -> None:
+    def handler(conn: socket.socket, request: Request, index: int) -> None:
+        send_head(conn, 200, content_type="text/html")
+        conn.sendall(b"<html>still going")
+        server.wait_closed(conn)
+
+    with RawServer(handler) as server:
+        outcome = collect(kind, server.url("/"), policy=fast())
+    assert isinstance(outcome.error, ResponseError)
+    assert outcome.error.content_type == "text/html"
+    assert outcome.error.body == b"<html>still going"

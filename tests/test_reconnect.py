@@ -336,6 +336,21 @@ def test_server_retry_above_the_cap_wins() -> None:
     assert p.delay(10.0, 3) == 10.0
 
 
+def test_a_very_long_outage_stays_at_the_cap() -> None:
+    p = ReconnectPolicy(max_delay=30, jitter=0, multiplier=10)
+    assert p.delay(1.0, 10**6) == 30.0
+    m = EventSourceState(URL, policy=policy(max_delay=5))
+    m.connect()
+    delays = []
+    for _ in range(1100):
+        action = m.network_error(OSError())
+        assert isinstance(action, Wait)
+        delays.append(action.delay)
+        m.delay_elapsed()
+    assert delays[-1] == 5.0
+    assert m.attempts == 1100
+
+
 def test_jitter_is_injectable_and_only_adds() -> None:
     values = iter([0.0, 0.5, 0.999])
     p = ReconnectPolicy(jitter=0.5, random=lambda: next(values))
