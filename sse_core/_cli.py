@@ -184,8 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="connect to an SSE endpoint and print its events",
         description="Connect to URL like a browser's EventSource and print each event as it"
         " arrives, reconnecting (with Last-Event-ID) when the connection drops or the"
-        " stream ends.  Exits 0 when the server answers 204, 1 when it fails the"
-        " connection (wrong status or content type) or retries run out, 130 on Ctrl-C.",
+        " stream ends.  Exits 0 when the server answers 204 (or the body ends under"
+        " --max-attempts 0), 1 when it fails the connection (wrong status or content"
+        " type) or retries run out, 130 on Ctrl-C.",
     )
     get.add_argument("url", help="http:// or https:// URL of the event stream")
     get.add_argument(
@@ -226,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="give up after N reconnections without an event (default: never; 0: no reconnection)",
+        help="give up after N reconnections without an event (default: never; 0: no"
+        " reconnection, exit 0 when the body ends)",
     )
     get.add_argument(
         "--retry-5xx", action="store_true", help="retry 5xx answers instead of failing"

@@ -49,6 +49,8 @@ What the spec says, and where we choose
   and adds up to ``jitter`` times the delay at random so that clients of a
   restarted server do not all come back at once.  ``max_attempts`` and
   ``max_elapsed`` bound a failure streak; a received event ends the streak.
+  With ``max_attempts=0`` (no reconnection) a clean end of the body is a
+  normal end, not a failure.
 * An event larger than the decoder's ``max_event_size`` (a limit browsers do
   not have) fails the connection for good: the server would resend it.
 """
@@ -273,7 +275,8 @@ class ReconnectPolicy:
             server ``retry`` above it wins.
         jitter: up to this fraction of the delay is added at random.
         max_attempts: reconnections allowed in a failure streak (None: no
-            limit; 0: never reconnect).
+            limit; 0: never reconnect, and then a clean end of the body
+            stops without an error while a network error still raises).
         max_elapsed: seconds a failure streak may last (None: no limit).
         retry_server_errors: treat a 5xx answer as a network error (retried,
             honouring ``Retry-After`` in seconds) instead of failing for good.
@@ -651,6 +654,10 @@ class EventSourceState:
     ) -> Union[Wait, Stop]:
         if (self._state, event) in TRANSITIONS and self._out_of_budget():
             self._process(Input.GIVE_UP)
+            if event is Input.END and self.policy.max_attempts == 0:
+                # Reconnection is off (as for most LLM APIs): a body that
+                # ended cleanly is just the end, not a failure.
+                return Stop(self._status, None)
             limit = ReconnectLimitError(
                 f"gave up reconnecting to {self.url} after {self._attempts}"
                 f" attempt(s)" + (f": {error}" if error is not None else ""),

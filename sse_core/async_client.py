@@ -125,6 +125,8 @@ class _Body:
             self._remaining = int(length)
 
     async def _io(self, awaitable: Awaitable[_T]) -> _T:
+        if self._timeout is None:  # skip wait_for's task per read
+            return await awaitable
         return await asyncio.wait_for(awaitable, self._timeout)
 
     async def read(self) -> bytes:

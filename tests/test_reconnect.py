@@ -377,6 +377,22 @@ def test_max_attempts_zero_never_reconnects() -> None:
     m = EventSourceState(URL, policy=policy(max_attempts=0))
     m.connect()
     m.receive_response(200, SSE)
+    assert m.stream_ended() == Stop(200, None)  # the end, not a failure
+    m = EventSourceState(URL, policy=policy(max_attempts=0))
+    m.connect()
+    m.receive_response(200, SSE)
+    stop = m.network_error(OSError("reset"))
+    assert isinstance(stop, Stop)
+    assert isinstance(stop.error, ReconnectLimitError)
+
+
+def test_max_attempts_counts_clean_ends_without_events() -> None:
+    m = EventSourceState(URL, policy=policy(max_attempts=1))
+    m.connect()
+    m.receive_response(200, SSE)
+    assert isinstance(m.stream_ended(), Wait)
+    m.delay_elapsed()
+    m.receive_response(200, SSE)
     stop = m.stream_ended()
     assert isinstance(stop, Stop)
     assert isinstance(stop.error, ReconnectLimitError)
