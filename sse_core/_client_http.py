@@ -27,6 +27,7 @@ __all__ = (
     "request_headers",
     "split_url",
     "parse_response_head",
+    "check_tunnel_answer",
     "connect_request",
 )
 
@@ -169,6 +170,20 @@ def connect_request(host: str, port: int, authorization: Optional[str]) -> bytes
     if authorization:
         lines.append(f"Proxy-Authorization: {authorization}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def check_tunnel_answer(head: bytes) -> None:
+    """Check a proxy's answer to ``CONNECT``.
+
+    Raises:
+        ConnectionError: not a 2xx answer, or not HTTP.
+    """
+    try:
+        status, reason, _ = parse_response_head(head)
+    except ValueError as error:
+        raise ConnectionError(f"bad answer from the proxy: {error}") from None
+    if not 200 <= status < 300:
+        raise ConnectionError(f"the proxy refused the tunnel: {status} {reason}")
 
 
 def parse_response_head(head: bytes) -> Tuple[int, str, Headers]:

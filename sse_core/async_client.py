@@ -31,6 +31,7 @@ from ._client_http import (
     MAX_HEAD_SIZE,
     Headers,
     HeadersInput,
+    check_tunnel_answer,
     connect_request,
     get_header,
     host_header,
@@ -455,12 +456,7 @@ class AsyncEventSource:
                 if not data or len(head) > MAX_HEAD_SIZE:
                     raise ConnectionError("the proxy closed or sent an endless answer")
                 head += data
-            try:
-                status = parse_response_head(head)[0]
-            except ValueError as error:
-                raise ConnectionError(f"bad answer from the proxy: {error}") from None
-            if status != 200:
-                raise ConnectionError(f"the proxy refused the tunnel: {status}")
+            check_tunnel_answer(head)
             return await asyncio.open_connection(
                 sock=sock, ssl=context, server_hostname=host, limit=MAX_HEAD_SIZE
             )

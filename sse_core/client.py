@@ -18,7 +18,10 @@ import time
 from typing import Any, Callable, Generator, Iterable, Iterator, List, Optional, Tuple, Union
 
 from ._client_http import (
+    MAX_HEAD_SIZE,
     HeadersInput,
+    check_tunnel_answer,
+    connect_request,
     get_header,
     host_header,
     proxy_authorization,
@@ -330,20 +333,13 @@ class EventSource:
             headers.insert(0, ("Host", host_header(scheme, host, port)))
         proxy = proxy_for(scheme, host) if self.trust_env else None
         connection: http.client.HTTPConnection
+        tunnel: Optional[str] = None
         if scheme == "https":
             context = self.ssl_context or ssl.create_default_context()
-            if proxy:
-                _, proxy_host, proxy_port, _ = split_url(proxy)
-                connection = http.client.HTTPSConnection(
-                    proxy_host, proxy_port, timeout=self.connect_timeout, context=context
-                )
-                auth = proxy_authorization(proxy)
-                tunnel_headers = {"Proxy-Authorization": auth} if auth else None
-                connection.set_tunnel(host, port, headers=tunnel_headers)
-            else:
-                connection = http.client.HTTPSConnection(
-                    host, port, timeout=self.connect_timeout, context=context
-                )
+            connection = http.client.HTTPSConnection(
+                host, port, timeout=self.connect_timeout, context=context
+            )
+            tunnel = proxy
         elif proxy:
             _, proxy_host, proxy_port, _ = split_url(proxy)
             connection = http.client.HTTPConnection(
@@ -359,7 +355,12 @@ class EventSource:
             self._connection = connection
         if self._closing.is_set():
             raise ConnectionAbortedError("closed")
-        connection.connect()
+        if tunnel is None:
+            connection.connect()
+        else:
+            # http.client's own set_tunnel() leaks a socket on a refused
+            # CONNECT before Python 3.12; the tunnel is simple enough to open here.
+            connection.sock = self._open_tunnel(tunnel, host, port, context)
         sock = connection.sock
         assert sock is not None
         with self._lock:
@@ -378,6 +379,30 @@ class EventSource:
         with self._lock:
             self._response = response
         return response
+
+    def _open_tunnel(
+        self, proxy: str, host: str, port: int, context: ssl.SSLContext
+    ) -> ssl.SSLSocket:
+        """HTTPS through a proxy: ``CONNECT``, then TLS over the tunnel."""
+        _, proxy_host, proxy_port, _ = split_url(proxy)
+        sock = socket.create_connection((proxy_host, proxy_port), timeout=self.connect_timeout)
+        try:
+            with self._lock:
+                self._sock = sock  # close() may interrupt from here on
+            sock.sendall(connect_request(host, port, proxy_authorization(proxy)))
+            head = b""
+            while b"\r\n\r\n" not in head:
+                # The proxy sends nothing after its answer until TLS starts,
+                # so reading in pieces cannot swallow tunnel bytes.
+                data = sock.recv(4096)
+                if not data or len(head) > MAX_HEAD_SIZE:
+                    raise ConnectionError("the proxy closed or sent an endless answer")
+                head += data
+            check_tunnel_answer(head)
+            return context.wrap_socket(sock, server_hostname=host)
+        except BaseException:
+            sock.close()
+            raise
 
     def _drop_connection(self) -> None:
         with self._lock:
