@@ -443,3 +443,59 @@ def test_a_failed_answer_that_streams_for_ever_still_fails(kind: str) -> None:
     assert isinstance(outcome.error, ResponseError)
     assert outcome.error.content_type == "text/html"
     assert outcome.error.body == b"<html>still going"
+
+
+def self_signed_certificate(directory: Any) -> Any:
+    """A self-signed certificate for 127.0.0.1, made here with cryptography."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sse_core test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    public = key.public_key()
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file = directory / "cert.pem"
+    key_file = directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def test_https_with_a_truly_self_signed_certificate(kind: str, tmp_path: Any) -> None:
+    cert_file, key_file = self_signed_certificate(tmp_path)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(str(cert_file), str(key_file))
+    client_context = ssl.create_default_context(cafile=str(cert_file))
+    with RawServer(https_handler, ssl_context=server_context) as server:
+        outcome = collect(kind, server.url("/"), limit=1, ssl_context=client_context, policy=fast())
+    assert outcome.error is None
+    assert outcome.events == [Event(data="secure", id="s1")]
