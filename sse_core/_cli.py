@@ -82,7 +82,7 @@ def _print_event(event: Event, out: TextIO, as_json: bool) -> None:
 
 def _describe(action: object) -> Optional[str]:
     """A line for ``--verbose`` about what the EventSource does next."""
-    from ._reconnect import Connect, Open, Wait
+    from ._reconnect import Connect, Open, Stop, Wait
 
     if type(action) is Connect:
         last_id = get_header(action.headers, "last-event-id")
@@ -93,6 +93,10 @@ def _describe(action: object) -> Optional[str]:
     if type(action) is Wait:
         cause = f" after {action.error!r}" if action.error is not None else " after end of stream"
         return f"* reconnecting in {action.delay:.2f}s{cause}"
+    if type(action) is Stop and action.error is None:
+        if action.status == 204:
+            return "< 204: the server asked to stop"
+        return "* the stream ended"
     return None
 
 
@@ -159,8 +163,6 @@ def _command_get(args: argparse.Namespace) -> int:
         if isinstance(error, ResponseError) and error.body:
             print(error.body.decode("utf-8", "replace"), file=sys.stderr)
         return 1
-    if args.verbose and source.status == 204:
-        print("< 204: the server asked to stop", file=sys.stderr)
     return 0
 
 

@@ -33,10 +33,11 @@ def standard_server(request: Any) -> Iterator[str]:
 
 def test_json_lines_and_reconnection(standard_server: str) -> None:
     # /numbers ends after 3 events; --max-attempts 0 forbids the reconnection.
-    result = run_get(standard_server + "/numbers", "--json", "--max-attempts", "0")
+    result = run_get(standard_server + "/numbers", "--json", "--max-attempts", "0", "-v")
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines == [{"event": "message", "data": f"n{i}", "id": str(i)} for i in (1, 2, 3)]
     assert result.returncode == 0, result.stderr  # ended; no reconnection asked
+    assert result.stderr.endswith("* the stream ended\n")
 
 
 def test_last_event_id_option(standard_server: str) -> None:
