@@ -11,17 +11,39 @@ from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder, TextDecoder
 from ._encoder import encode, encode_batch, encode_comment
 from ._errors import LocalProtocolError, RemoteProtocolError, SSEError
 from ._events import MAX_RETRY, Event
+from ._reconnect import (
+    Connect,
+    EventSourceError,
+    EventSourceState,
+    Open,
+    ReadyState,
+    ReconnectLimitError,
+    ReconnectPolicy,
+    ResponseError,
+    Stop,
+    Wait,
+)
 from ._version import __version__
 
 __all__ = (
     "DEFAULT_MAX_EVENT_SIZE",
+    "Connect",
     "Decoder",
     "Event",
+    "EventSourceError",
+    "EventSourceState",
     "LocalProtocolError",
     "MAX_RETRY",
+    "Open",
+    "ReadyState",
+    "ReconnectLimitError",
+    "ReconnectPolicy",
     "RemoteProtocolError",
+    "ResponseError",
     "SSEError",
+    "Stop",
     "TextDecoder",
+    "Wait",
     "__version__",
     "encode",
     "encode_batch",
