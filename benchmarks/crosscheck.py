@@ -25,7 +25,9 @@ class Vector(NamedTuple):
 
 
 VECTORS = (
-    Vector("lf", "LF line endings, fields, multi-line data", b"event: a\nid: 1\ndata: x\ndata: y\n\n"),
+    Vector(
+        "lf", "LF line endings, fields, multi-line data", b"event: a\nid: 1\ndata: x\ndata: y\n\n"
+    ),
     Vector("crlf", "CRLF line endings", b"data: x\r\ndata: y\r\n\r\ndata: z\r\n\r\n"),
     Vector("cr", "CR-only line endings", b"data: x\rdata: y\r\rdata: z\r\r"),
     Vector(

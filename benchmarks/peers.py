@@ -21,7 +21,7 @@ Encoder adapters get a list of events and return the encoded bytes; see
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from benchmarks.reference import EventTriple
 
@@ -323,7 +323,9 @@ def _requests_sse() -> Decode:
 
 
 DECODERS: Tuple[Peer, ...] = (
-    Peer("sse_core", "sse-core", "Decoder().feed() per chunk, then close()", _sse_core, is_ours=True),
+    Peer(
+        "sse_core", "sse-core", "Decoder().feed() per chunk, then close()", _sse_core, is_ours=True
+    ),
     Peer(
         "httpx-sse",
         "httpx-sse",
@@ -495,7 +497,9 @@ def _enc_litestar() -> Encode:
 
 
 ENCODERS: Tuple[Peer, ...] = (
-    Peer("sse_core encode", "sse-core", "encode(Event(...)) per event", _enc_sse_core, is_ours=True),
+    Peer(
+        "sse_core encode", "sse-core", "encode(Event(...)) per event", _enc_sse_core, is_ours=True
+    ),
     Peer(
         "sse_core encode_batch",
         "sse-core",

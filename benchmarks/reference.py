@@ -58,8 +58,7 @@ def reference_events(stream: bytes) -> List[EventTriple]:
             data.append(value)
         elif field == "event":
             event_type = value
-        elif field == "id":
-            if "\0" not in value:
-                id_buffer = value
+        elif field == "id" and "\0" not in value:
+            id_buffer = value
         # "retry" changes only the reconnection time; other fields are ignored.
     return events

@@ -39,18 +39,28 @@ __all__ = (
     "prefix",
 )
 
-_WORDS = (
-    "the of and to in is that it for on was with as be at by this had not are but from or"
-    " have an they which one you were all we her she there would their will when who him"
-    " been has more if no out so said what up its about than into them can only other new"
-    " some could time these two may then do first any my now such like our over man me"
-    " even most made after also did many before must through back years where much your"
-    " way well down should because each just those people how too little state good very"
-    " make world still own see men work long get here between both life being under never"
+_WORDS = (  # noqa: SIM905 - a word list reads best as text
+    "the of and to in is that it for on was with as be at by this had not are but from or "
+    "have an they which one you were all we her she there would their will when who him "
+    "been has more if no out so said what up its about than into them can only other new "
+    "some could time these two may then do first any my now such like our over man me "
+    "even most made after also did many before must through back years where much your "
+    "way well down should because each just those people how too little state good very "
+    "make world still own see men work long get here between both life being under never"
 ).split()
 # Tokens as a model emits them: mostly words with a leading space, some
 # punctuation, newlines and non-ASCII text (multi-byte UTF-8 in the stream).
-_EXTRA_TOKENS = (".", ",", "\n\n", "\n", ":", " caf\u00e9", " na\u00efve", " \u00fcber", " \u4f60\u597d")
+_EXTRA_TOKENS = (
+    ".",
+    ",",
+    "\n\n",
+    "\n",
+    ":",
+    " caf\u00e9",
+    " na\u00efve",
+    " \u00fcber",
+    " \u4f60\u597d",
+)
 _EXTRA_TOKENS += (" \U0001f600", "```", "python", " 42", "'s", " \u2014")
 
 
@@ -69,12 +79,12 @@ def _llm(size: int, seed: int, eol: str) -> bytes:
     completion = 0
     index = 0
     while total < size:
-        completion_id = "chatcmpl-%024x" % rng.getrandbits(96)
+        completion_id = f"chatcmpl-{rng.getrandbits(96):024x}"
         completion += 1
         # One completion: a role chunk, token chunks, a finish chunk, [DONE].
         deltas: List[Dict[str, object]] = [{"role": "assistant", "content": ""}]
         deltas += [{"content": _token(rng)} for _ in range(rng.randrange(50, 400))]
-        for number, delta in enumerate(deltas + [{}]):
+        for number, delta in enumerate([*deltas, {}]):
             last = number == len(deltas)
             message = {
                 "id": completion_id,
@@ -144,7 +154,7 @@ def _multiline(size: int, seed: int, eol: str) -> bytes:
     number = 0
     while total < size:
         number += 1
-        lines = ["event: " + rng.choice(kinds), "id: %d" % number]
+        lines = ["event: " + rng.choice(kinds), f"id: {number}"]
         for _ in range(rng.randrange(2, 7)):
             words = [rng.choice(_WORDS) for _ in range(rng.randrange(3, 14))]
             lines.append("data: " + " ".join(words))
@@ -165,12 +175,9 @@ def _heartbeat(size: int, seed: int, eol: str) -> bytes:
             if rng.random() < 0.5:
                 ping = ": ping" + eol + eol
             else:
-                ping = ": ping - 2024-05-%02d 12:%02d:%02d.%06d+00:00" % (
-                    rng.randrange(1, 29),
-                    rng.randrange(60),
-                    rng.randrange(60),
-                    rng.randrange(1_000_000),
-                )
+                day, minute, second = rng.randrange(1, 29), rng.randrange(60), rng.randrange(60)
+                micro = rng.randrange(1_000_000)
+                ping = f": ping - 2024-05-{day:02d} 12:{minute:02d}:{second:02d}.{micro:06d}+00:00"
                 ping += eol + eol
             parts.append(ping)
             total += len(ping)
