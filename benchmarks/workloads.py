@@ -101,7 +101,9 @@ def _llm(size: int, seed: int, eol: str) -> bytes:
                     }
                 ],
             }
-            text = "data: " + json.dumps(message, separators=(",", ":")) + eol + eol
+            # Raw UTF-8, not \u escapes, as the chat completion APIs send it.
+            body = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+            text = "data: " + body + eol + eol
             parts.append(text)
             total += len(text.encode("utf-8"))
             index += 1
