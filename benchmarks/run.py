@@ -204,6 +204,10 @@ class Cell:
         return result
 
 
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
 class Entry:
     """A library to time on one cell: what to run and how to check its result."""
 
@@ -245,7 +249,7 @@ def measure(entries: Sequence[Entry], settings: Settings) -> List[Cell]:
                 continue
             except Exception as error:
                 cell.status = "error"
-                cell.note = f"raised {type(error).__name__}: {error}"[:200]
+                cell.note = f"raised {type(error).__name__}: {_one_line(error)}"[:200]
                 continue
             if number == 0:
                 problem = entry.check(result) if entry.check is not None else None
@@ -527,7 +531,7 @@ def section_growth(decoders: Sequence[Tuple[Peer, Any]], settings: Settings) -> 
                     note = f"> {settings.cap:g} s at {size:,} B"
                     break
                 except Exception as error:
-                    note = f"raised {type(error).__name__} at {size:,} B: {str(error)[:80]}"
+                    note = f"raised {type(error).__name__} at {size:,} B: {_one_line(error)[:80]}"
                     break
                 if result != expected and not note:
                     note = f"wrong events at {size:,} B: {explain(expected, result)[:80]}"
