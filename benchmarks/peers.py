@@ -72,6 +72,8 @@ class Peer:
             return self._loader()
         except ImportError as error:
             raise SkipPeer(f"not installed ({error}); pip install {self.distribution}") from None
+        except Exception as error:  # an installed version with another API
+            raise SkipPeer(f"cannot be driven: {type(error).__name__}: {error}") from None
 
     def version(self) -> str:
         if self.distribution in ("", "-"):
