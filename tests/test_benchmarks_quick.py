@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: MIT
+"""The benchmark suite's quick mode runs, so the suite cannot rot unnoticed.
+
+Timings are not asserted (they mean nothing at this size); the run must exit
+0, print sse_core's rows in every section, and find sse_core's events equal to
+the spec model's on every workload and chunking.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_mode_runs(tmp_path: Path) -> None:
+    report = tmp_path / "results.json"
+    # sse_core and the stdlib baselines only, even where peers are installed.
+    peers = "sse_core,limit,f-string"
+    command = [sys.executable, "-bb", "-W", "error", "-m", "benchmarks", "--quick"]
+    command += ["--peers", peers, "--json", str(report)]
+    completed = subprocess.run(
+        command,
+        cwd=str(ROOT),
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    out = completed.stdout
+    assert "Correctness vectors" in out
+    assert "\nsse_core " in out
+    assert "sse_core encode_batch" in out
+    assert "Targets" in out
+
+    results = json.loads(report.read_text(encoding="utf-8"))
+    decode = [r for r in results["decode"] if r["library"] == "sse_core"]
+    workloads = {r["workload"] for r in decode}
+    assert workloads == {
+        "llm",
+        "llm_crlf",
+        "large_json",
+        "multiline",
+        "multiline_crlf",
+        "heartbeat",
+    }
+    assert {r["chunking"] for r in decode} == {"whole", "64KiB", "1KiB", "random", "1byte"}
+    assert all(r["status"] == "ok" and r["seconds"] > 0 for r in decode), decode
+    assert all(why is None for why in results["vectors"]["sse_core"].values())
+    growth = results["growth"]["libraries"]["sse_core"]
+    assert growth["note"] == ""
+    assert all(seconds is not None for seconds in growth["seconds"].values())
+    encoders = {r["library"]: r for r in results["encode"]}
+    for name in ("sse_core encode", "sse_core encode_batch", "sse_core encode_batch*"):
+        assert encoders[name]["status"] == "ok", encoders[name]
+
+
+def test_bad_option_is_refused() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "no-such-workload"],
+        cwd=str(ROOT),
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode != 0
+    assert "unknown workload" in completed.stderr
