@@ -140,9 +140,7 @@ _NOT_FOUND = b"not found\n"
 
 def make_wsgi_app(interval: float = 1.0) -> Callable[..., Iterable[bytes]]:
     """The demo as a WSGI application."""
-    events = WsgiResponse(
-        functools.partial(agent_steps, interval=interval), retry=RETRY_MS
-    )
+    events = WsgiResponse(functools.partial(agent_steps, interval=interval), retry=RETRY_MS)
 
     def app(environ: Any, start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -159,9 +157,7 @@ def make_wsgi_app(interval: float = 1.0) -> Callable[..., Iterable[bytes]]:
 
 def make_asgi_app(interval: float = 1.0) -> Callable[[Scope, Receive, Send], Any]:
     """The demo as an ASGI application."""
-    events = AsgiResponse(
-        functools.partial(agent_steps_async, interval=interval), retry=RETRY_MS
-    )
+    events = AsgiResponse(functools.partial(agent_steps_async, interval=interval), retry=RETRY_MS)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -190,7 +186,7 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
 
 class _LogHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
-        sys.stderr.write("%s %s\n" % (self.address_string(), format % args))
+        sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
 
 def _announce(server: str, address: Tuple[Any, ...]) -> None:

@@ -182,6 +182,5 @@ def encode_item(item: StreamItem) -> Optional[bytes]:
     if item is None:
         return None
     raise TypeError(
-        f"an event stream's source must yield Event, str, bytes or None,"
-        f" not {type(item).__name__}"
+        f"an event stream's source must yield Event, str, bytes or None, not {type(item).__name__}"
     )

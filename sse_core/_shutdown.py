@@ -8,6 +8,7 @@ sans-IO core: it imports :mod:`threading`, and :mod:`asyncio` when awaited.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import TYPE_CHECKING, Any, Callable, List, Tuple
 
@@ -51,10 +52,8 @@ class Shutdown:
             waiters, self._waiters = self._waiters, []
             callbacks, self._callbacks = self._callbacks, []
         for loop, future in waiters:
-            try:
+            with contextlib.suppress(RuntimeError):  # a closed loop has no waiter left
                 loop.call_soon_threadsafe(_resolve, future)
-            except RuntimeError:  # the loop is closed: nothing left to wake
-                pass
         for callback in callbacks:
             callback()
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import abc
 from typing import (
     Any,
     AsyncIterable,
@@ -35,6 +36,7 @@ from typing import (
     Set,
     Tuple,
     Union,
+    cast,
 )
 from urllib.parse import unquote
 
@@ -176,15 +178,15 @@ class EventStreamResponse:
 
     def _open(self, scope: Scope) -> AsyncIterator[StreamItem]:
         source = self._source
-        if hasattr(source, "__aiter__"):
+        if isinstance(source, abc.AsyncIterable):
             if self._used:
                 raise RuntimeError(
                     "this EventStreamResponse was built on an iterable and has"
                     " already been served; pass a function to serve many requests"
                 )
             self._used = True
-            return source.__aiter__()  # type: ignore[union-attr]
-        return source(last_event_id(scope)).__aiter__()  # type: ignore[operator]
+            return source.__aiter__()
+        return source(last_event_id(scope)).__aiter__()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -277,7 +279,7 @@ class EventStreamResponse:
                         break
                     if item is _END:
                         break
-                    chunk = encode_item(item)  # type: ignore[arg-type]
+                    chunk = encode_item(cast(StreamItem, item))
                     if chunk is not None:
                         await self._body(send, chunk)
                         last_write = loop.time()
@@ -303,9 +305,7 @@ class EventStreamResponse:
             await asyncio.wait(tasks)
         for task in tasks:
             if not task.cancelled() and task.exception() is not None:
-                logger.error(
-                    "sse_core: error while ending a stream", exc_info=task.exception()
-                )
+                logger.error("sse_core: error while ending a stream", exc_info=task.exception())
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
             try:

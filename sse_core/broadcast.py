@@ -31,6 +31,7 @@ The interface a multi-process backend (Redis streams, PostgreSQL
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from typing import AsyncIterator, Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -221,10 +222,8 @@ class Subscription:
         ready = asyncio.Event()
 
         def wake() -> None:
-            try:
+            with contextlib.suppress(RuntimeError):  # a closed loop has no waiter left
                 loop.call_soon_threadsafe(ready.set)
-            except RuntimeError:  # the loop is closed; nobody is waiting
-                pass
 
         self._broadcaster._bind(self._member, wake)
         try:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import abc
 from typing import (
     Any,
     Callable,
@@ -132,15 +133,15 @@ class EventStreamResponse:
 
     def _open(self, environ: Environ) -> Iterator[StreamItem]:
         source = self._source
-        if hasattr(source, "__iter__"):
+        if isinstance(source, abc.Iterable):
             if self._used:
                 raise RuntimeError(
                     "this EventStreamResponse was built on an iterable and has"
                     " already been served; pass a function to serve many requests"
                 )
             self._used = True
-            return iter(source)  # type: ignore[arg-type]
-        return iter(source(last_event_id(environ)))  # type: ignore[operator]
+            return iter(source)
+        return iter(source(last_event_id(environ)))
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> StreamBody:
         iterator = self._open(environ)
@@ -203,11 +204,11 @@ class StreamBody:
                 )
                 self.close()
                 raise StopIteration from None
-            chunk = encode_item(item)
+            data = encode_item(item)
             now = time.monotonic()
-            if chunk is not None:
+            if data is not None:
                 self._last_write = now
-                return chunk
+                return data
             if self._heartbeat is not None and now - self._last_write >= self._heartbeat:
                 self._last_write = now
                 return _HEARTBEAT
