@@ -126,8 +126,11 @@ class EventStreamResponse:
             stream is abandoned (``None``, the default, waits for ever).  This
             bounds the memory one stalled client can pin.
         shutdown: a :class:`Shutdown` switch; triggering it ends the stream.
-        retry: if set, a ``retry: N`` field (milliseconds) is sent first,
-            setting the client's reconnection delay.
+        retry: if set, a ``retry: N`` field (milliseconds) goes out with the
+            first event, setting the client's reconnection delay.  (It rides
+            in the first event's block rather than alone, because some
+            clients, httpx-sse among them, turn a block with no data into an
+            empty event.)
 
     When the source ends, the response ends.  When the client disconnects,
     the shutdown switch is triggered or the server cancels the request, the
@@ -249,8 +252,7 @@ class EventStreamResponse:
                 send,
                 {"type": "http.response.start", "status": self.status, "headers": self.headers},
             )
-            if self.retry is not None:
-                await self._body(send, b"retry: %d\n\n" % self.retry)
+            prefix = b"" if self.retry is None else b"retry: %d\n" % self.retry
             last_write = loop.time()
             while True:
                 if pending is None:
@@ -271,6 +273,7 @@ class EventStreamResponse:
                     tasks.remove(task)
                     try:
                         item = task.result()
+                        chunk = None if item is _END else encode_item(cast(StreamItem, item))
                     except Exception:
                         logger.exception(
                             "sse_core: the event source of %s raised; ending the stream",
@@ -279,9 +282,9 @@ class EventStreamResponse:
                         break
                     if item is _END:
                         break
-                    chunk = encode_item(cast(StreamItem, item))
                     if chunk is not None:
-                        await self._body(send, chunk)
+                        await self._body(send, prefix + chunk if prefix else chunk)
+                        prefix = b""
                         last_write = loop.time()
                 elif self.heartbeat is not None and loop.time() - last_write >= self.heartbeat:
                     await self._body(send, _HEARTBEAT)

@@ -92,7 +92,9 @@ class EventStreamResponse:
             source becomes a ``: ping`` comment; ``None`` disables.
         shutdown: a :class:`Shutdown` switch; once triggered the stream ends at
             its next item or ``None``.
-        retry: if set, a ``retry: N`` field (milliseconds) is sent first.
+        retry: if set, a ``retry: N`` field (milliseconds) goes out with the
+            first event (in its block: some clients, httpx-sse among them,
+            turn a block with no data into an empty event).
 
     If the source raises, the error is logged once (logger ``"sse_core"``) and
     the body ends normally, so the server sees a complete response.
@@ -146,7 +148,7 @@ class EventStreamResponse:
     def __call__(self, environ: Environ, start_response: StartResponse) -> StreamBody:
         iterator = self._open(environ)
         start_response(self.status, list(self.headers))
-        first = b"retry: %d\n\n" % self.retry if self.retry is not None else None
+        first = b"retry: %d\n" % self.retry if self.retry is not None else None
         return StreamBody(
             iterator,
             heartbeat=self.heartbeat,
@@ -171,7 +173,7 @@ class StreamBody:
         *,
         heartbeat: Optional[float] = DEFAULT_HEARTBEAT,
         shutdown: Optional[Shutdown] = None,
-        first: Optional[bytes] = None,
+        first: Optional[bytes] = None,  # prepended to the first event
         path: str = "?",
     ) -> None:
         self._iterator: Optional[Iterator[StreamItem]] = iterator
@@ -185,16 +187,13 @@ class StreamBody:
         return self
 
     def __next__(self) -> bytes:
-        if self._first is not None:
-            chunk, self._first = self._first, None
-            return chunk
         while True:
             iterator = self._iterator
             if iterator is None or (self._shutdown is not None and self._shutdown.triggered):
                 self.close()
                 raise StopIteration
             try:
-                item = next(iterator)
+                data = encode_item(next(iterator))
             except StopIteration:
                 self.close()
                 raise
@@ -204,10 +203,11 @@ class StreamBody:
                 )
                 self.close()
                 raise StopIteration from None
-            data = encode_item(item)
             now = time.monotonic()
             if data is not None:
                 self._last_write = now
+                if self._first is not None:
+                    data, self._first = self._first + data, None
                 return data
             if self._heartbeat is not None and now - self._last_write >= self._heartbeat:
                 self._last_write = now
