@@ -169,15 +169,15 @@ class EventStreamResponse:
             raise ValueError(f"retry must be a non-negative int, got {retry!r}")
         self._source = source
         self._used = False
-        self.status = status
-        self.headers = [
+        self._stream_status = status
+        self._stream_headers = [
             (name.encode("latin-1"), value.encode("latin-1"))
             for name, value in response_headers(headers)
         ]
-        self.heartbeat = heartbeat
-        self.send_timeout = send_timeout
-        self.shutdown = shutdown
-        self.retry = retry
+        self._stream_heartbeat = heartbeat
+        self._stream_send_timeout = send_timeout
+        self._stream_shutdown = shutdown
+        self._stream_retry = retry
 
     def _open(self, scope: Scope) -> AsyncIterator[StreamItem]:
         source = self._source
@@ -206,21 +206,21 @@ class EventStreamResponse:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self.shutdown is not None:
-                    self.shutdown.trigger()
+                if self._stream_shutdown is not None:
+                    self._stream_shutdown.trigger()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
     async def _send(self, send: Send, message: Message) -> None:
         try:
-            if self.send_timeout is None:
+            if self._stream_send_timeout is None:
                 await send(message)
             else:
-                await asyncio.wait_for(send(message), self.send_timeout)
+                await asyncio.wait_for(send(message), self._stream_send_timeout)
         except asyncio.TimeoutError:
             logger.warning(
                 "sse_core: a client took over %ss to accept a write; dropping its stream",
-                self.send_timeout,
+                self._stream_send_timeout,
             )
             raise _ClientGone from None
         except OSError as error:  # the server reports the client gone
@@ -242,24 +242,28 @@ class EventStreamResponse:
         disconnected = start(_wait_for_disconnect(receive), "disconnect")
         watched: Set[asyncio.Future[Any]] = {disconnected}
         stopping = None
-        if self.shutdown is not None:
-            stopping = start(self.shutdown.wait(), "shutdown")
+        if self._stream_shutdown is not None:
+            stopping = start(self._stream_shutdown.wait(), "shutdown")
             watched.add(stopping)
         pending: Optional[asyncio.Future[Any]] = None
         complete = True
         try:
             await self._send(
                 send,
-                {"type": "http.response.start", "status": self.status, "headers": self.headers},
+                {
+                    "type": "http.response.start",
+                    "status": self._stream_status,
+                    "headers": self._stream_headers,
+                },
             )
-            prefix = b"" if self.retry is None else b"retry: %d\n" % self.retry
+            prefix = b"" if self._stream_retry is None else b"retry: %d\n" % self._stream_retry
             last_write = loop.time()
             while True:
                 if pending is None:
                     pending = start(_next_item(iterator), "next")
                 timeout = None
-                if self.heartbeat is not None:
-                    timeout = max(0.0, last_write + self.heartbeat - loop.time())
+                if self._stream_heartbeat is not None:
+                    timeout = max(0.0, last_write + self._stream_heartbeat - loop.time())
                 done, _ = await asyncio.wait(
                     watched | {pending}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
                 )
@@ -286,7 +290,10 @@ class EventStreamResponse:
                         await self._body(send, prefix + chunk if prefix else chunk)
                         prefix = b""
                         last_write = loop.time()
-                elif self.heartbeat is not None and loop.time() - last_write >= self.heartbeat:
+                elif (
+                    self._stream_heartbeat is not None
+                    and loop.time() - last_write >= self._stream_heartbeat
+                ):
                     await self._body(send, _HEARTBEAT)
                     last_write = loop.time()
             if complete:

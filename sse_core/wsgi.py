@@ -127,11 +127,11 @@ class EventStreamResponse:
             raise ValueError(f"retry must be a non-negative int, got {retry!r}")
         self._source = source
         self._used = False
-        self.status = status_line(status)
-        self.headers: List[Tuple[str, str]] = response_headers(headers)
-        self.heartbeat = heartbeat
-        self.shutdown = shutdown
-        self.retry = retry
+        self._stream_status = status_line(status)
+        self._stream_headers: List[Tuple[str, str]] = response_headers(headers)
+        self._stream_heartbeat = heartbeat
+        self._stream_shutdown = shutdown
+        self._stream_retry = retry
 
     def _open(self, environ: Environ) -> Iterator[StreamItem]:
         source = self._source
@@ -147,12 +147,12 @@ class EventStreamResponse:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> StreamBody:
         iterator = self._open(environ)
-        start_response(self.status, list(self.headers))
-        first = b"retry: %d\n" % self.retry if self.retry is not None else None
+        start_response(self._stream_status, list(self._stream_headers))
+        first = b"retry: %d\n" % self._stream_retry if self._stream_retry is not None else None
         return StreamBody(
             iterator,
-            heartbeat=self.heartbeat,
-            shutdown=self.shutdown,
+            heartbeat=self._stream_heartbeat,
+            shutdown=self._stream_shutdown,
             first=first,
             path=str(environ.get("PATH_INFO", "?")),
         )
