@@ -186,6 +186,3 @@ class FanoutCore:
             member.closed = True
         self._members.clear()
         return members
-
-    def members(self) -> List[Member]:
-        return list(self._members.values())

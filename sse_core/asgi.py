@@ -253,7 +253,7 @@ class EventStreamResponse:
                 {
                     "type": "http.response.start",
                     "status": self._stream_status,
-                    "headers": self._stream_headers,
+                    "headers": list(self._stream_headers),
                 },
             )
             prefix = b"" if self._stream_retry is None else b"retry: %d\n" % self._stream_retry
@@ -367,14 +367,16 @@ async def handle_connection(
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             method, target, http_version, headers = _parse_head(head[:-4])
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+            length = 0
+            for name, value in headers:
+                if name == b"content-length":
+                    length = int(value)
+                    if length < 0:
+                        raise ValueError(value)
+            body = await reader.readexactly(length) if length else b""
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, OSError):
             writer.write(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
             return
-        length = 0
-        for name, value in headers:
-            if name == b"content-length":
-                length = int(value)
-        body = await reader.readexactly(length) if length else b""
         path, _, query = target.partition("?")
         scope: Dict[str, Any] = {
             "type": "http",

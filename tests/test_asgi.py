@@ -301,7 +301,18 @@ def test_stream_events_on_a_raw_asyncio_server() -> None:
     asyncio.run(asyncio.wait_for(main(), 30))
 
 
-def test_handle_connection_answers_bad_requests_with_400() -> None:
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        b"NONSENSE\r\n\r\n",
+        b"GET / SPDY/3\r\n\r\n",
+        b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+        b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        b"GET / HTTP/1.1\r\n Folded: header\r\n\r\n",
+        b"GET / HTTP/1.1\r\n",  # the client gave up mid-head
+    ],
+)
+def test_handle_connection_answers_bad_requests_with_400(request_head: bytes) -> None:
     async def app(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
         raise AssertionError("not called")  # pragma: no cover
 
@@ -312,9 +323,63 @@ def test_handle_connection_answers_bad_requests_with_400() -> None:
         async with _raw_server(handler) as url:
             port = int(url.rsplit(":", 1)[1])
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(b"NONSENSE\r\n\r\n")
+            writer.write(request_head)
+            writer.write_eof()
             reply = await reader.read()
             writer.close()
             return reply
 
     assert asyncio.run(asyncio.wait_for(main(), 10)).startswith(b"HTTP/1.1 400 ")
+
+
+def test_handle_connection_serves_bodies_and_reports_app_errors(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def app(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        message = await receive()
+        if scope["path"] == "/fail":
+            raise RuntimeError("app failed")
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": message["body"][::-1]})
+
+    async def main() -> List[httpx.Response]:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await asgi.handle_connection(app, reader, writer)
+
+        async with _raw_server(handler) as url, httpx.AsyncClient(timeout=TIMEOUT) as client:
+            return [
+                await client.post(url + "/echo", content=b"abc"),
+                await client.get(url + "/fail"),
+            ]
+
+    echoed, failed = asyncio.run(asyncio.wait_for(main(), 10))
+    assert (echoed.status_code, echoed.content) == (201, b"cba")
+    assert failed.status_code == 500
+    assert [r.getMessage() for r in caplog.records] == ["sse_core: error in ASGI application"]
+
+
+def test_lifespan_and_other_scopes() -> None:
+    switch = asgi.Shutdown()
+
+    async def source() -> AsyncIterator[str]:
+        yield "x"
+
+    response = asgi.EventStreamResponse(source(), shutdown=switch)
+
+    async def main() -> List[Any]:
+        sent: List[Any] = []
+        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+        async def receive() -> Any:
+            return next(messages)
+
+        async def send(message: Any) -> None:
+            sent.append(message["type"])
+
+        await response({"type": "lifespan"}, receive, send)
+        with pytest.raises(RuntimeError):
+            await response({"type": "websocket"}, receive, send)
+        return sent
+
+    assert asyncio.run(main()) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert switch.triggered

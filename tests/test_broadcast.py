@@ -214,3 +214,18 @@ def test_fan_out_and_replay_through_an_adapter(adapter: str) -> None:
     assert [[e.id for e in events] for events in results[:2]] == [["1", "2", "3", "4", "5"]] * 2
     assert [e.id for e in results[2]] == ["4", "5", "6", "7", "8"]
     assert results[2][0].data == "news 4"
+
+
+def test_subscription_properties_and_context_manager() -> None:
+    hub = Broadcaster(queue_size=1, policy="drop_oldest")
+    assert hub.last_id is None and not hub.closed
+    with hub.subscribe() as subscription:
+        hub.publish("a")
+        hub.publish("b")
+        assert subscription.dropped == 1 and not subscription.overflowed
+        assert hub.subscriber_count == 1
+    assert hub.subscriber_count == 0
+    assert hub.last_id == "2"
+    hub.close()
+    assert hub.closed
+    assert list(hub.subscribe("1")) == []  # ends at once

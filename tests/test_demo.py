@@ -108,3 +108,39 @@ def chromium_and_demo(server: str, port: int, url: str) -> Iterator[Any]:
             servers[0].enter_context(demo(server, port))
 
         yield browser, restart
+
+
+# --- the same apps in-process (the tests above run the command) ---------------------
+
+
+def test_demo_apps_in_process() -> None:
+    from _servers import uvicorn_server, wsgiref_server
+
+    from sse_core import _demo
+
+    for serve, app in (
+        (wsgiref_server, _demo.make_wsgi_app(0.01)),
+        (uvicorn_server, _demo.make_asgi_app(0.01)),
+    ):
+        with serve(app) as running:
+            stream = read_stream(running.url + "/events", events=2, headers={"Last-Event-ID": "9"})
+            assert [e.id for e in stream.events[:2]] == ["10", "11"]
+            assert read_stream(running.url + "/nowhere").status == 404
+            assert b"EventSource" in read_stream(running.url + "/").raw
+
+
+@pytest.mark.parametrize(
+    ("last_event_id", "first"), [("", 1), ("0", 1), ("41", 42), ("x", 1), ("9" * 30, 1)]
+)
+def test_demo_first_step(last_event_id: str, first: int) -> None:
+    from sse_core._demo import first_step
+
+    assert first_step(last_event_id) == first
+
+
+def test_demo_refuses_a_bad_interval(capsys: pytest.CaptureFixture[str]) -> None:
+    from sse_core._cli import main
+
+    with pytest.raises(SystemExit):
+        main(["demo", "--interval", "0"])
+    assert "must be > 0" in capsys.readouterr().err

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, List, Optional, Union
+from typing import Any, List, Optional, Union, cast
 
 import pytest
 
@@ -110,7 +110,7 @@ def test_encode_item() -> None:
     assert encode_item(Event("x", id="1")) == b"id: 1\ndata: x\n\n"
     assert encode_item("a\nb") == b"data: a\ndata: b\n\n"
     assert encode_item(b": raw\n") == b": raw\n"
-    assert encode_item(bytearray(b"data: y\n\n")) == b"data: y\n\n"
+    assert encode_item(cast(Any, bytearray(b"data: y\n\n"))) == b"data: y\n\n"
     assert encode_item(None) is None
     with pytest.raises(TypeError):
         encode_item(3)  # type: ignore[arg-type]
@@ -126,15 +126,18 @@ def test_shutdown_wakes_waiters_and_callbacks_from_another_thread() -> None:
     remove_late = switch.add_callback(lambda: called.append("late"))
     del remove_late
 
+    timer = threading.Timer(0.01, switch.trigger)
+
     async def main() -> None:
         waiter = asyncio.ensure_future(switch.wait())
         await asyncio.sleep(0.01)
         assert not waiter.done()
-        threading.Timer(0.01, switch.trigger).start()
+        timer.start()
         await asyncio.wait_for(waiter, 10)
         await switch.wait()  # returns at once once triggered
 
     asyncio.run(main())
+    timer.join(10)  # the callbacks run in the triggering thread, after the wake-ups
     assert switch.triggered
     assert called == ["kept", "late"]
     switch.trigger()  # idempotent
@@ -142,3 +145,23 @@ def test_shutdown_wakes_waiters_and_callbacks_from_another_thread() -> None:
     switch.add_callback(lambda: called.append("after"))
     assert called == ["kept", "late", "after"]
     remove()
+
+
+def test_shutdown_wait_cancelled_and_callback_removed() -> None:
+    switch = Shutdown()
+    called: List[str] = []
+    remove = switch.add_callback(lambda: called.append("x"))
+    remove()
+    remove()
+
+    async def main() -> None:
+        waiter = asyncio.ensure_future(switch.wait())
+        await asyncio.sleep(0.01)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        assert switch._waiters == []
+
+    asyncio.run(main())
+    switch.trigger()
+    assert called == []

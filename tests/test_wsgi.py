@@ -220,3 +220,22 @@ def test_a_bad_item_ends_the_stream_and_is_logged(caplog: pytest.LogCaptureFixtu
     assert list(body) == [b"data: a\n\n"]
     assert [r.levelname for r in caplog.records] == ["ERROR"]
     assert isinstance(caplog.records[0].exc_info and caplog.records[0].exc_info[1], TypeError)
+
+
+def test_a_source_whose_close_raises_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    class Source:
+        def __iter__(self) -> Source:
+            return self
+
+        def __next__(self) -> str:
+            return "x"
+
+        def close(self) -> None:
+            raise OSError("close failed")
+
+    body = wsgi.StreamBody(Source(), heartbeat=None)
+    assert next(body) == b"data: x\n\n"
+    body.close()
+    assert [r.getMessage() for r in caplog.records] == [
+        "sse_core: the event source raised while closing"
+    ]
