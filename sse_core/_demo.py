@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import socket
 import socketserver
 import sys
 import time
@@ -184,6 +185,10 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
+class _ThreadingWSGIServer6(_ThreadingWSGIServer):
+    address_family = socket.AF_INET6
+
+
 class _LogHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
@@ -198,11 +203,12 @@ def _announce(server: str, address: Tuple[Any, ...]) -> None:
 def serve(host: str, port: int, server: str = "wsgi", interval: float = 1.0) -> None:
     """Run the demo until interrupted."""
     if server == "wsgi":
+        server_class = _ThreadingWSGIServer6 if ":" in host else _ThreadingWSGIServer
         httpd = make_server(
             host,
             port,
             make_wsgi_app(interval),
-            server_class=_ThreadingWSGIServer,
+            server_class=server_class,
             handler_class=_LogHandler,
         )
         with httpd:
