@@ -148,12 +148,11 @@ class EventStreamResponse:
     def __call__(self, environ: Environ, start_response: StartResponse) -> StreamBody:
         iterator = self._open(environ)
         start_response(self._stream_status, list(self._stream_headers))
-        first = b"retry: %d\n" % self._stream_retry if self._stream_retry is not None else None
         return StreamBody(
             iterator,
             heartbeat=self._stream_heartbeat,
             shutdown=self._stream_shutdown,
-            first=first,
+            retry=self._stream_retry,
             path=str(environ.get("PATH_INFO", "?")),
         )
 
@@ -162,24 +161,35 @@ class StreamBody:
     """The response body of :class:`EventStreamResponse`: an iterator of chunks.
 
     Each ``next()`` returns the bytes of one event, or a heartbeat comment.
-    ``close()`` closes the source (idempotent).  Exposed so that frameworks
-    that want a plain iterable of bytes (Django's ``StreamingHttpResponse``)
-    can take it, and still get ``close()``.
+    Public so that a framework wanting a plain iterable of bytes (Django's
+    ``StreamingHttpResponse``) can take it and still get ``close()``.
+
+    Args:
+        source: an iterable of items, as for :class:`EventStreamResponse`.
+        heartbeat, shutdown, retry: as for :class:`EventStreamResponse`.
+        path: the request path, for the log message if the source fails.
+
+    ``close()`` closes the source (idempotent).
     """
 
     def __init__(
         self,
-        iterator: Iterator[StreamItem],
+        source: Iterable[StreamItem],
         *,
         heartbeat: Optional[float] = DEFAULT_HEARTBEAT,
         shutdown: Optional[Shutdown] = None,
-        first: Optional[bytes] = None,  # prepended to the first event
+        retry: Optional[int] = None,
         path: str = "?",
     ) -> None:
-        self._iterator: Optional[Iterator[StreamItem]] = iterator
+        if heartbeat is not None and heartbeat <= 0:
+            raise ValueError(f"heartbeat must be > 0 or None, got {heartbeat}")
+        if retry is not None and (type(retry) is not int or retry < 0):
+            raise ValueError(f"retry must be a non-negative int, got {retry!r}")
+        self._iterator: Optional[Iterator[StreamItem]] = iter(source)
         self._heartbeat = heartbeat
         self._shutdown = shutdown
-        self._first = first
+        # A retry field rides in the first event's block.
+        self._first = b"retry: %d\n" % retry if retry is not None else None
         self._path = path
         self._last_write = time.monotonic()
 
