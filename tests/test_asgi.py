@@ -383,3 +383,45 @@ def test_lifespan_and_other_scopes() -> None:
 
     assert asyncio.run(main()) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert switch.triggered
+
+
+def test_uvicorn_exit_hook_recipe_stops_the_server_with_streams_open() -> None:
+    """docs/asgi.md: trigger the switch from uvicorn's handle_exit."""
+    import signal
+
+    import uvicorn
+
+    tracker = Tracker()
+    switch = asgi.Shutdown()
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            switch.trigger()
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        make_asgi_app(tracker, shutdown=switch), port=0, log_config=None, log_level="warning"
+    )
+    server = Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    results: List[Any] = []
+    try:
+        wait_until(lambda: server.started, what="uvicorn to start")
+        url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/forever"
+        readers = [
+            threading.Thread(target=lambda: results.append(read_stream(url))) for _ in range(3)
+        ]
+        for reader in readers:
+            reader.start()
+        wait_until(lambda: len(tracker.started) == 3, what="three open streams")
+        server.handle_exit(signal.SIGTERM, None)
+        thread.join(15)
+        assert not thread.is_alive(), "uvicorn waited for the open streams"
+        for reader in readers:
+            reader.join(15)
+    finally:
+        server.should_exit = server.force_exit = True
+        thread.join(10)
+    assert len(results) == 3 and all(r.status == 200 and r.events for r in results)
+    assert sorted(tracker.finished) == ["/forever"] * 3
