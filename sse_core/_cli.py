@@ -178,6 +178,20 @@ def _command_get(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_demo(args: argparse.Namespace) -> int:
+    from . import _demo
+
+    _demo.serve(args.host, args.port, server=args.server, interval=args.interval)
+    return 0
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sse_core", description="Server-Sent Events tools."
@@ -255,6 +269,30 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="log connections and reconnections to stderr"
     )
     get.set_defaults(handler=_command_get)
+
+    demo = commands.add_parser(
+        "demo",
+        help="serve a live demo page fed by an event stream",
+        description="Serve a page at / that shows events from /events arriving live"
+        " through the browser's EventSource: an agent's task output, one step a second,"
+        " resuming after Last-Event-ID when the browser reconnects.  Standard library only.",
+    )
+    demo.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks one)")
+    demo.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    demo.add_argument(
+        "--server",
+        choices=("wsgi", "asgi"),
+        default="wsgi",
+        help="wsgi: sse_core.wsgi under wsgiref; asgi: sse_core.asgi under its"
+        " asyncio server (default wsgi)",
+    )
+    demo.add_argument(
+        "--interval",
+        type=_positive_float,
+        default=1.0,
+        help="seconds between events (default 1)",
+    )
+    demo.set_defaults(handler=_command_demo)
     return parser
 
 

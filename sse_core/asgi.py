@@ -1,0 +1,466 @@
+# SPDX-License-Identifier: MIT
+"""asyncio glue: an ASGI event-stream response, and a raw asyncio stream server.
+
+:class:`EventStreamResponse` streams events from an async iterable to any ASGI
+server (uvicorn, hypercorn, daphne, granian), either as a whole ASGI
+application or returned from a Starlette, Quart or Litestar handler, which all
+call an ASGI callable they are given.  It sends heartbeat comments while the
+source is idle, notices the client leaving (``http.disconnect``) at once and
+closes the source then, so its ``finally`` blocks run.
+
+:func:`stream_events` serves the same stream on a plain
+``asyncio.StreamReader``/``StreamWriter`` pair from :func:`asyncio.start_server`,
+for programs with no ASGI server; :func:`handle_connection` runs any ASGI
+application that way (one request per connection, HTTP/1.1, no TLS): enough
+for a demo or a sidecar, not a general web server.
+
+All protocol work (headers, ``Last-Event-ID``, encoding) is in the core; this
+module only moves bytes and waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import abc
+from typing import (
+    Any,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Dict,
+    List,
+    MutableMapping,
+    Optional,
+    Set,
+    Tuple,
+    Union,
+    cast,
+)
+from urllib.parse import unquote
+
+from ._encoder import encode_comment
+from ._http import (
+    DEFAULT_HEARTBEAT,
+    HeaderInput,
+    StreamItem,
+    encode_item,
+    last_event_id_from_asgi_headers,
+    response_headers,
+    status_line,
+)
+from ._shutdown import Shutdown
+
+__all__ = (
+    "EventStreamResponse",
+    "Shutdown",
+    "handle_connection",
+    "last_event_id",
+    "stream_events",
+)
+
+logger = logging.getLogger("sse_core")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: A source: an async iterable of items, or a function that takes the
+#: request's sanitised ``Last-Event-ID`` and returns one.
+AsyncSource = Union[AsyncIterable[StreamItem], Callable[[str], AsyncIterable[StreamItem]]]
+
+_HEARTBEAT = encode_comment("ping")
+_END = object()
+_TASK_PREFIX = "sse_core:"
+
+
+def last_event_id(scope: Scope) -> str:
+    """The request's ``Last-Event-ID``, sanitised (``""`` if absent or unsafe).
+
+    Works on an ASGI scope, so also on ``request.scope`` in Starlette,
+    FastAPI or Litestar.  The rule is in :mod:`sse_core._http`: UTF-8, at most
+    1024 characters, no control characters.
+    """
+    return last_event_id_from_asgi_headers(scope.get("headers", ()))
+
+
+async def _next_item(iterator: AsyncIterator[StreamItem]) -> object:
+    try:
+        return await iterator.__anext__()
+    except StopAsyncIteration:
+        return _END
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message.get("type") == "http.disconnect":
+            return
+
+
+class _ClientGone(Exception):
+    """A send failed or timed out: stop writing to this client."""
+
+
+class EventStreamResponse:
+    """An ASGI response (and application) that streams server-sent events.
+
+    Args:
+        source: an async iterable (an async generator, a broadcaster
+            subscription) yielding :class:`~sse_core.Event` objects, ``str``
+            (sent as a ``message`` event's data), ``bytes`` (sent as they are,
+            e.g. from :func:`~sse_core.encode_batch`) or ``None`` (nothing yet).
+            Or a function taking the request's ``Last-Event-ID`` (sanitised,
+            ``""`` if none) and returning such an iterable; it is called once
+            per request, so the response can then be mounted as an
+            application serving many requests.
+        status: the HTTP status (default 200).
+        headers: extra response headers, a mapping or ``(name, value)`` pairs;
+            see :func:`sse_core._http.response_headers`.
+        heartbeat: seconds of silence after which a ``: ping`` comment is
+            sent, so proxies keep the connection open; ``None`` disables.
+        send_timeout: seconds one write may wait for a slow client before the
+            stream is abandoned (``None``, the default, waits for ever).  This
+            bounds the memory one stalled client can pin.
+        shutdown: a :class:`Shutdown` switch; triggering it ends the stream.
+        retry: if set, a ``retry: N`` field (milliseconds) goes out with the
+            first event, setting the client's reconnection delay.  (It rides
+            in the first event's block rather than alone, because some
+            clients, httpx-sse among them, turn a block with no data into an
+            empty event.)
+
+    When the source ends, the response ends.  When the client disconnects,
+    the shutdown switch is triggered or the server cancels the request, the
+    source is closed (``aclose()``), so its ``finally`` blocks run, and no task
+    is left behind.  If the source raises, the error is logged once (logger
+    ``"sse_core"``) and the response ends normally, so the server logs nothing.
+
+    Raises:
+        TypeError: ``source`` is neither an async iterable nor a callable.
+        ValueError: bad ``headers`` (see ``response_headers``), or a negative
+            ``heartbeat``/``send_timeout``.
+        RuntimeError: from ``__call__``: a response built on an iterable (not
+            a function) was served twice.
+    """
+
+    def __init__(
+        self,
+        source: AsyncSource,
+        *,
+        status: int = 200,
+        headers: HeaderInput = None,
+        heartbeat: Optional[float] = DEFAULT_HEARTBEAT,
+        send_timeout: Optional[float] = None,
+        shutdown: Optional[Shutdown] = None,
+        retry: Optional[int] = None,
+    ) -> None:
+        if not (hasattr(source, "__aiter__") or callable(source)):
+            raise TypeError(
+                "source must be an async iterable or a function returning one,"
+                f" not {type(source).__name__}"
+            )
+        for name, value in (("heartbeat", heartbeat), ("send_timeout", send_timeout)):
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be > 0 or None, got {value}")
+        if retry is not None and (type(retry) is not int or retry < 0):
+            raise ValueError(f"retry must be a non-negative int, got {retry!r}")
+        self._source = source
+        self._used = False
+        self._stream_status = status
+        self._stream_headers = [
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in response_headers(headers)
+        ]
+        self._stream_heartbeat = heartbeat
+        self._stream_send_timeout = send_timeout
+        self._stream_shutdown = shutdown
+        self._stream_retry = retry
+
+    def _open(self, scope: Scope) -> AsyncIterator[StreamItem]:
+        source = self._source
+        if isinstance(source, abc.AsyncIterable):
+            if self._used:
+                raise RuntimeError(
+                    "this EventStreamResponse was built on an iterable and has"
+                    " already been served; pass a function to serve many requests"
+                )
+            self._used = True
+            return source.__aiter__()
+        return source(last_event_id(scope)).__aiter__()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            raise RuntimeError(f"EventStreamResponse serves HTTP, not {scope['type']!r}")
+        iterator = self._open(scope)
+        await self._run(iterator, scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._stream_shutdown is not None:
+                    self._stream_shutdown.trigger()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _send(self, send: Send, message: Message) -> None:
+        try:
+            if self._stream_send_timeout is None:
+                await send(message)
+            else:
+                await asyncio.wait_for(send(message), self._stream_send_timeout)
+        except asyncio.TimeoutError:
+            logger.warning(
+                "sse_core: a client took over %ss to accept a write; dropping its stream",
+                self._stream_send_timeout,
+            )
+            raise _ClientGone from None
+        except OSError as error:  # the server reports the client gone
+            raise _ClientGone from error
+
+    async def _run(
+        self, iterator: AsyncIterator[StreamItem], scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        tasks: List[asyncio.Future[Any]] = []
+
+        def start(coroutine: Awaitable[Any], what: str) -> asyncio.Future[Any]:
+            task = asyncio.ensure_future(coroutine)
+            if hasattr(task, "set_name"):
+                task.set_name(_TASK_PREFIX + what)
+            tasks.append(task)
+            return task
+
+        disconnected = start(_wait_for_disconnect(receive), "disconnect")
+        watched: Set[asyncio.Future[Any]] = {disconnected}
+        stopping = None
+        if self._stream_shutdown is not None:
+            stopping = start(self._stream_shutdown.wait(), "shutdown")
+            watched.add(stopping)
+        pending: Optional[asyncio.Future[Any]] = None
+        complete = True
+        try:
+            await self._send(
+                send,
+                {
+                    "type": "http.response.start",
+                    "status": self._stream_status,
+                    "headers": list(self._stream_headers),
+                },
+            )
+            prefix = b"" if self._stream_retry is None else b"retry: %d\n" % self._stream_retry
+            last_write = loop.time()
+            while True:
+                if pending is None:
+                    pending = start(_next_item(iterator), "next")
+                timeout = None
+                if self._stream_heartbeat is not None:
+                    timeout = max(0.0, last_write + self._stream_heartbeat - loop.time())
+                done, _ = await asyncio.wait(
+                    watched | {pending}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                if disconnected in done:
+                    complete = False
+                    break
+                if stopping is not None and stopping in done:
+                    break
+                if pending in done:
+                    task, pending = pending, None
+                    tasks.remove(task)
+                    try:
+                        item = task.result()
+                        chunk = None if item is _END else encode_item(cast(StreamItem, item))
+                    except Exception:
+                        logger.exception(
+                            "sse_core: the event source of %s raised; ending the stream",
+                            scope.get("path", "?"),
+                        )
+                        break
+                    if item is _END:
+                        break
+                    if chunk is not None:
+                        await self._body(send, prefix + chunk if prefix else chunk)
+                        prefix = b""
+                        last_write = loop.time()
+                elif (
+                    self._stream_heartbeat is not None
+                    and loop.time() - last_write >= self._stream_heartbeat
+                ):
+                    await self._body(send, _HEARTBEAT)
+                    last_write = loop.time()
+            if complete:
+                await self._send(send, {"type": "http.response.body", "body": b""})
+        except _ClientGone:
+            pass
+        finally:
+            await self._cleanup(iterator, tasks)
+
+    async def _body(self, send: Send, chunk: bytes) -> None:
+        await self._send(send, {"type": "http.response.body", "body": chunk, "more_body": True})
+
+    async def _cleanup(self, iterator: AsyncIterator[StreamItem], tasks: List[Any]) -> None:
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            # Wait for cancellation to land, so the source is not running when
+            # aclose() is called.  asyncio.wait never raises the tasks' errors.
+            await asyncio.wait(tasks)
+        for task in tasks:
+            if not task.cancelled() and task.exception() is not None:
+                logger.error("sse_core: error while ending a stream", exc_info=task.exception())
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            try:
+                await aclose()
+            except Exception:
+                logger.exception("sse_core: the event source raised while closing")
+
+
+# --- a minimal HTTP/1.1 server for ASGI apps over asyncio streams -------------
+
+#: Largest request head accepted by :func:`handle_connection`, in bytes.
+MAX_REQUEST_HEAD = 64 * 1024
+
+
+def _parse_head(head: bytes) -> Tuple[str, str, str, List[Tuple[bytes, bytes]]]:
+    lines = head.split(b"\r\n")
+    method, target, version = lines[0].decode("latin-1").split(" ")
+    if not version.startswith("HTTP/1."):
+        raise ValueError(version)
+    headers = []
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, _, value = line.partition(b":")
+        if not name or name != name.strip():
+            raise ValueError(line)
+        headers.append((name.lower(), value.strip(b" \t")))
+    return method, target, version[5:], headers
+
+
+async def handle_connection(
+    app: ASGIApp, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Serve one HTTP/1.1 request from ``reader``/``writer`` with an ASGI app.
+
+    For :func:`asyncio.start_server`: ``start_server(partial(handle_connection,
+    app), host, port)``.  Reads one request head (and a ``Content-Length``
+    body), runs ``app`` on it, writes the response close-delimited with
+    ``Connection: close``, and closes the connection.  ``receive()`` reports
+    ``http.disconnect`` as soon as the client closes its side.  Chunked request
+    bodies, pipelining and keep-alive are not supported.  Errors are logged to
+    the ``"sse_core"`` logger, never raised.
+    """
+    peer = writer.get_extra_info("peername")
+    sock = writer.get_extra_info("sockname")
+    started = False
+    finished = False
+    try:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            method, target, http_version, headers = _parse_head(head[:-4])
+            length = 0
+            for name, value in headers:
+                if name == b"content-length":
+                    length = int(value)
+                    if length < 0:
+                        raise ValueError(value)
+            body = await reader.readexactly(length) if length else b""
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, OSError):
+            writer.write(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+            return
+        path, _, query = target.partition("?")
+        scope: Dict[str, Any] = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": http_version,
+            "method": method,
+            "scheme": "http",
+            "path": unquote(path),
+            "raw_path": path.encode("latin-1"),
+            "query_string": query.encode("latin-1"),
+            "root_path": "",
+            "headers": headers,
+            "client": tuple(peer[:2]) if peer else None,
+            "server": tuple(sock[:2]) if sock else None,
+        }
+        request_sent = False
+
+        async def receive() -> Message:
+            nonlocal request_sent
+            if not request_sent:
+                request_sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            while not finished:
+                try:
+                    if not await reader.read(4096):
+                        break
+                except OSError:
+                    break
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            nonlocal started, finished
+            if finished:
+                raise OSError("the response is complete")
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                lines = [f"HTTP/1.1 {status_line(status)}".encode("latin-1")]
+                lines += [name + b": " + value for name, value in message.get("headers", [])]
+                lines.append(b"Connection: close")
+                writer.write(b"\r\n".join(lines) + b"\r\n\r\n")
+                started = True
+            elif message["type"] == "http.response.body":
+                if not started:
+                    raise RuntimeError("http.response.body before http.response.start")
+                writer.write(message.get("body", b""))
+                if not message.get("more_body", False):
+                    finished = True
+            await writer.drain()
+
+        try:
+            await app(scope, receive, send)
+        except OSError:
+            pass
+        except Exception:
+            logger.exception("sse_core: error in ASGI application")
+            if not started:
+                writer.write(b"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n\r\n")
+    finally:
+        finished = True
+        try:
+            writer.close()
+            await writer.wait_closed()
+        except OSError:
+            pass
+
+
+async def stream_events(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    source: AsyncSource,
+    **options: Any,
+) -> None:
+    """Answer the request on ``reader``/``writer`` with an event stream.
+
+    The raw-asyncio counterpart of :class:`EventStreamResponse`, for programs
+    with no ASGI server::
+
+        async def on_connect(reader, writer):
+            await stream_events(reader, writer, ticker)   # ticker(last_event_id)
+
+        server = await asyncio.start_server(on_connect, "127.0.0.1", 8000)
+
+    Reads the request head, then streams as :class:`EventStreamResponse` does
+    (``options`` are its keyword arguments), whatever the method and path.
+    Closes the connection when done.
+    """
+    await handle_connection(EventStreamResponse(source, **options), reader, writer)

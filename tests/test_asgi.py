@@ -1,0 +1,428 @@
+# SPDX-License-Identifier: MIT
+"""sse_core.asgi under real ASGI servers (uvicorn, hypercorn) over 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import threading
+from typing import Any, AsyncIterator, Callable, ContextManager, List
+
+import httpx
+import pytest
+
+from sse_core import Decoder, Event, asgi
+
+from ._apps import Tracker, make_asgi_app
+from ._clients import TIMEOUT, read_stream, read_with_httpx_sse
+from ._servers import Running, hypercorn_server, uvicorn_server, wait_until
+
+SERVERS = {"uvicorn": uvicorn_server, "hypercorn": hypercorn_server}
+
+
+@pytest.fixture(params=sorted(SERVERS))
+def serve(request: Any) -> Callable[[Any], ContextManager[Running]]:
+    factory: Callable[[Any], ContextManager[Running]] = SERVERS[request.param]
+    return factory
+
+
+def _problems(caplog: pytest.LogCaptureFixture) -> List[logging.LogRecord]:
+    return [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+async def _our_tasks() -> List[str]:
+    return [
+        task.get_name() for task in asyncio.all_tasks() if task.get_name().startswith("sse_core:")
+    ]
+
+
+def test_headers_events_and_clean_end(
+    serve: Callable[[Any], ContextManager[Running]], caplog: pytest.LogCaptureFixture
+) -> None:
+    tracker = Tracker()
+    with serve(make_asgi_app(tracker)) as server:
+        stream = read_stream(server.url + "/count?n=3")
+        wait_until(lambda: tracker.finished == ["/count"], what="the source's finally")
+    assert stream.status == 200
+    assert stream.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert stream.headers["cache-control"] == "no-cache"
+    assert stream.headers["x-accel-buffering"] == "no"
+    assert stream.headers["x-test"] == "yes"
+    assert [(e.data, e.id) for e in stream.events] == [
+        ("event 1", "1"),
+        ("event 2", "2"),
+        ("event 3", "3"),
+    ]
+    assert not _problems(caplog)
+
+
+def test_last_event_id_resumes_with_httpx_sse(
+    serve: Callable[[Any], ContextManager[Running]],
+) -> None:
+    with serve(make_asgi_app(Tracker())) as server:
+        content_type, got = read_with_httpx_sse(
+            server.url + "/count?n=3", limit=10, headers={"Last-Event-ID": "41"}
+        )
+    assert content_type.startswith("text/event-stream")
+    assert got == [
+        ("message", "event 42", "42"),
+        ("message", "event 43", "43"),
+        ("message", "event 44", "44"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sent", "seen"),
+    [("abc-7", "abc-7"), ("x" * 1025, ""), ("é".encode().decode("latin-1"), "é")],
+)
+def test_last_event_id_is_sanitised(sent: str, seen: str) -> None:
+    with uvicorn_server(make_asgi_app(Tracker())) as server:
+        stream = read_stream(
+            server.url + "/echo", headers={b"Last-Event-ID": sent.encode("latin-1")}
+        )
+    assert stream.events == [Event(seen, event="echo", id="")]
+
+
+def test_heartbeats_while_idle(serve: Callable[[Any], ContextManager[Running]]) -> None:
+    tracker = Tracker()
+    with serve(make_asgi_app(tracker)) as server:
+        stream = read_stream(server.url + "/idle", pings=3)
+        wait_until(lambda: tracker.finished == ["/idle"], what="the idle source to close")
+    assert stream.raw.count(b": ping\n") >= 3
+    assert stream.events == []
+
+
+def test_disconnect_closes_the_source_and_leaves_no_task(
+    serve: Callable[[Any], ContextManager[Running]], caplog: pytest.LogCaptureFixture
+) -> None:
+    tracker = Tracker()
+    with serve(make_asgi_app(tracker, heartbeat=None)) as server:
+        stream = read_stream(server.url + "/forever", events=3)
+        assert len(stream.events) >= 3
+        wait_until(lambda: tracker.finished == ["/forever"], what="the source's finally")
+        wait_until(lambda: server.run_in_loop(_our_tasks()) == [], what="tasks to end")
+    assert tracker.started == ["/forever"]
+    assert not _problems(caplog)
+
+
+def test_source_that_raises_ends_the_stream_and_is_logged_once(
+    serve: Callable[[Any], ContextManager[Running]], caplog: pytest.LogCaptureFixture
+) -> None:
+    tracker = Tracker()
+    with serve(make_asgi_app(tracker)) as server:
+        stream = read_stream(server.url + "/raise")  # reads to the end of the response
+        wait_until(lambda: tracker.finished == ["/raise"], what="the source's finally")
+    assert [e.data for e in stream.events] == ["one", "two"]
+    problems = _problems(caplog)
+    assert [(r.name, r.levelname) for r in problems] == [("sse_core", "ERROR")]
+    assert problems[0].exc_info is not None
+    assert "boom" in str(problems[0].exc_info[1])
+
+
+def test_100_concurrent_streams() -> None:
+    tracker = Tracker()
+
+    async def one(client: httpx.AsyncClient, url: str) -> List[Event]:
+        decoder = Decoder()
+        events: List[Event] = []
+        async with client.stream("GET", url) as response:
+            async for chunk in response.aiter_raw():
+                events += decoder.feed(chunk)
+        return events
+
+    async def main(url: str) -> List[List[Event]]:
+        limits = httpx.Limits(max_connections=200)
+        async with httpx.AsyncClient(timeout=TIMEOUT, limits=limits) as client:
+            return list(
+                await asyncio.wait_for(asyncio.gather(*[one(client, url) for _ in range(100)]), 60)
+            )
+
+    with uvicorn_server(make_asgi_app(tracker)) as server:
+        results = asyncio.run(main(server.url + "/count?n=5"))
+        wait_until(lambda: len(tracker.finished) == 100, what="100 sources to finish")
+    assert len(results) == 100
+    for events in results:
+        assert [e.id for e in events] == ["1", "2", "3", "4", "5"]
+
+
+def test_slow_client_is_dropped_after_send_timeout(caplog: pytest.LogCaptureFixture) -> None:
+    tracker = Tracker()
+    app = make_asgi_app(tracker, send_timeout=0.3)
+    with uvicorn_server(app) as server, socket.socket() as slow:
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.settimeout(10)
+        slow.connect(("127.0.0.1", server.port))
+        slow.sendall(b"GET /firehose HTTP/1.1\r\nHost: x\r\n\r\n")
+        # The slow client never reads; a fast one is served meanwhile.
+        wait_until(lambda: "/firehose" in tracker.started, what="the firehose to start")
+        assert [e.id for e in read_stream(server.url + "/count?n=2").events] == ["1", "2"]
+        wait_until(
+            lambda: "/firehose" in tracker.finished, timeout=20, what="the stalled stream to end"
+        )
+    assert any("took over 0.3s" in record.getMessage() for record in caplog.records)
+
+
+def test_shutdown_switch_ends_open_streams(
+    serve: Callable[[Any], ContextManager[Running]],
+) -> None:
+    tracker = Tracker()
+    switch = asgi.Shutdown()
+    results: List[Any] = []
+    with serve(make_asgi_app(tracker, shutdown=switch)) as server:
+        reader = threading.Thread(
+            target=lambda: results.append(read_stream(server.url + "/forever"))
+        )
+        reader.start()
+        wait_until(lambda: "/forever" in tracker.started, what="the stream to start")
+        switch.trigger()
+        reader.join(15)
+        assert not reader.is_alive()
+        wait_until(lambda: tracker.finished == ["/forever"], what="the source's finally")
+    assert results and results[0].status == 200  # the response ended cleanly
+
+
+def test_starlette_handler_returns_the_response() -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.routing import Route
+
+    closed: List[str] = []
+
+    async def steps(start: int) -> AsyncIterator[Event]:
+        try:
+            for i in range(start + 1, start + 4):
+                yield Event(f"step {i}", id=str(i))
+        finally:
+            closed.append("done")
+
+    async def events(request: Request) -> asgi.EventStreamResponse:
+        resume = asgi.last_event_id(request.scope)
+        return asgi.EventStreamResponse(
+            steps(int(resume) if resume.isdigit() else 0), headers={"X-Handler": "starlette"}
+        )
+
+    app = Starlette(routes=[Route("/events", events)])
+    with uvicorn_server(app) as server:
+        content_type, got = read_with_httpx_sse(
+            server.url + "/events", limit=10, headers={"Last-Event-ID": "6"}
+        )
+        stream = read_stream(server.url + "/events")
+        wait_until(lambda: closed == ["done", "done"], what="both sources to close")
+    assert content_type == "text/event-stream; charset=utf-8"
+    assert got == [("message", f"step {i}", str(i)) for i in (7, 8, 9)]
+    assert stream.headers["x-handler"] == "starlette"
+
+
+def test_response_built_on_an_iterable_serves_once() -> None:
+    async def source() -> AsyncIterator[str]:
+        yield "only"
+
+    response = asgi.EventStreamResponse(source())
+
+    async def app(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        await response(scope, receive, send)
+
+    with uvicorn_server(app) as server:
+        assert [e.data for e in read_stream(server.url).events] == ["only"]
+        assert httpx.get(server.url, timeout=TIMEOUT).status_code == 500
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"heartbeat": 0}, ValueError),
+        ({"send_timeout": -1}, ValueError),
+        ({"retry": -5}, ValueError),
+        ({"headers": {"Content-Type": "text/plain"}}, ValueError),
+        ({"headers": {"X-Bad": "a\r\nb"}}, ValueError),
+    ],
+)
+def test_bad_arguments_are_refused(kwargs: Any, error: type) -> None:
+    async def source() -> AsyncIterator[str]:
+        yield "x"
+
+    with pytest.raises(error):
+        asgi.EventStreamResponse(source(), **kwargs)
+    with pytest.raises(TypeError):
+        asgi.EventStreamResponse(42)  # type: ignore[arg-type]
+
+
+# --- the raw asyncio helper -------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def _raw_server(handler: Any) -> AsyncIterator[str]:
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def test_stream_events_on_a_raw_asyncio_server() -> None:
+    finished: List[str] = []
+
+    async def ticks(last_event_id: str) -> AsyncIterator[Event]:
+        start = int(last_event_id) if last_event_id.isdigit() else 0
+        try:
+            i = start
+            while True:
+                i += 1
+                yield Event(f"tick {i}", id=str(i))
+                await asyncio.sleep(0.01)
+        finally:
+            finished.append(last_event_id)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asgi.stream_events(reader, writer, ticks, heartbeat=0.05)
+
+    async def main() -> None:
+        async with _raw_server(handler) as url, httpx.AsyncClient(timeout=TIMEOUT) as client:
+            decoder = Decoder()
+            events: List[Event] = []
+            headers = {"Last-Event-ID": "9"}
+            async with client.stream("GET", url + "/any", headers=headers) as response:
+                assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+                async for chunk in response.aiter_raw():
+                    events += decoder.feed(chunk)
+                    if len(events) >= 3:
+                        break
+            assert [e.id for e in events[:3]] == ["10", "11", "12"]
+            for _ in range(500):
+                if finished:
+                    break
+                await asyncio.sleep(0.01)
+            assert finished == ["9"]
+            assert await _our_tasks() == []
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        b"NONSENSE\r\n\r\n",
+        b"GET / SPDY/3\r\n\r\n",
+        b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+        b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        b"GET / HTTP/1.1\r\n Folded: header\r\n\r\n",
+        b"GET / HTTP/1.1\r\n",  # the client gave up mid-head
+    ],
+)
+def test_handle_connection_answers_bad_requests_with_400(request_head: bytes) -> None:
+    async def app(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        raise AssertionError("not called")  # pragma: no cover
+
+    async def main() -> bytes:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await asgi.handle_connection(app, reader, writer)
+
+        async with _raw_server(handler) as url:
+            port = int(url.rsplit(":", 1)[1])
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(request_head)
+            writer.write_eof()
+            reply = await reader.read()
+            writer.close()
+            return reply
+
+    assert asyncio.run(asyncio.wait_for(main(), 10)).startswith(b"HTTP/1.1 400 ")
+
+
+def test_handle_connection_serves_bodies_and_reports_app_errors(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def app(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        message = await receive()
+        if scope["path"] == "/fail":
+            raise RuntimeError("app failed")
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": message["body"][::-1]})
+
+    async def main() -> List[httpx.Response]:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await asgi.handle_connection(app, reader, writer)
+
+        async with _raw_server(handler) as url, httpx.AsyncClient(timeout=TIMEOUT) as client:
+            return [
+                await client.post(url + "/echo", content=b"abc"),
+                await client.get(url + "/fail"),
+            ]
+
+    echoed, failed = asyncio.run(asyncio.wait_for(main(), 10))
+    assert (echoed.status_code, echoed.content) == (201, b"cba")
+    assert failed.status_code == 500
+    assert [r.getMessage() for r in caplog.records] == ["sse_core: error in ASGI application"]
+
+
+def test_lifespan_and_other_scopes() -> None:
+    switch = asgi.Shutdown()
+
+    async def source() -> AsyncIterator[str]:
+        yield "x"
+
+    response = asgi.EventStreamResponse(source(), shutdown=switch)
+
+    async def main() -> List[Any]:
+        sent: List[Any] = []
+        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+        async def receive() -> Any:
+            return next(messages)
+
+        async def send(message: Any) -> None:
+            sent.append(message["type"])
+
+        await response({"type": "lifespan"}, receive, send)
+        with pytest.raises(RuntimeError):
+            await response({"type": "websocket"}, receive, send)
+        return sent
+
+    assert asyncio.run(main()) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert switch.triggered
+
+
+def test_uvicorn_exit_hook_recipe_stops_the_server_with_streams_open() -> None:
+    """docs/asgi.md: trigger the switch from uvicorn's handle_exit."""
+    import signal
+
+    import uvicorn
+
+    tracker = Tracker()
+    switch = asgi.Shutdown()
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            switch.trigger()
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        make_asgi_app(tracker, shutdown=switch), port=0, log_config=None, log_level="warning"
+    )
+    server = Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    results: List[Any] = []
+    try:
+        wait_until(lambda: server.started, what="uvicorn to start")
+        url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/forever"
+        readers = [
+            threading.Thread(target=lambda: results.append(read_stream(url))) for _ in range(3)
+        ]
+        for reader in readers:
+            reader.start()
+        wait_until(lambda: len(tracker.started) == 3, what="three open streams")
+        server.handle_exit(signal.SIGTERM, None)
+        thread.join(15)
+        assert not thread.is_alive(), "uvicorn waited for the open streams"
+        for reader in readers:
+            reader.join(15)
+    finally:
+        server.should_exit = server.force_exit = True
+        thread.join(10)
+    assert len(results) == 3 and all(r.status == 200 and r.events for r in results)
+    assert sorted(tracker.finished) == ["/forever"] * 3

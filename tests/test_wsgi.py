@@ -1,0 +1,243 @@
+# SPDX-License-Identifier: MIT
+"""sse_core.wsgi under real WSGI servers over 127.0.0.1: wsgiref, waitress, gunicorn."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Tuple, cast
+
+import httpx
+import pytest
+
+from sse_core import Event, wsgi
+
+from ._apps import Tracker, make_wsgi_app, read_track_file
+from ._clients import TIMEOUT, read_stream, read_with_httpx_sse
+from ._servers import (
+    Running,
+    free_port,
+    gunicorn_argv,
+    subprocess_server,
+    wait_until,
+    waitress_argv,
+    wsgiref_server,
+)
+
+Tracked = Callable[[], Dict[str, List[str]]]
+SERVERS = ["wsgiref", "waitress", "gunicorn-sync", "gunicorn-gthread"]
+
+
+@contextlib.contextmanager
+def _serve(kind: str, tmp_path: Path) -> Iterator[Tuple[Running, Tracked]]:
+    if kind == "wsgiref":
+        tracker = Tracker()
+        with wsgiref_server(make_wsgi_app(tracker, retry=50)) as server:
+            yield server, lambda: {"start": tracker.started, "finish": tracker.finished}
+        return
+    track_file = str(tmp_path / "track.txt")
+    port = free_port()
+    argv = waitress_argv(port) if kind == "waitress" else gunicorn_argv(port, kind.split("-")[1])
+    with subprocess_server(argv, port, SSE_TEST_TRACK_FILE=track_file) as server:
+        yield server, lambda: read_track_file(track_file)
+
+
+@pytest.fixture(params=SERVERS)
+def served(request: Any, tmp_path: Path) -> Iterator[Tuple[Running, Tracked]]:
+    with _serve(request.param, tmp_path) as result:
+        yield result
+
+
+def test_headers_events_and_clean_end(served: Tuple[Running, Tracked]) -> None:
+    server, tracked = served
+    stream = read_stream(server.url + "/count?n=3")
+    wait_until(lambda: tracked()["finish"] == ["/count"], what="the source's finally")
+    assert stream.status == 200
+    assert stream.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert stream.headers["cache-control"] == "no-cache"
+    assert stream.headers["x-accel-buffering"] == "no"
+    assert stream.headers["x-test"] == "yes"
+    assert stream.retry == 50
+    assert [(e.data, e.id) for e in stream.events] == [
+        ("event 1", "1"),
+        ("event 2", "2"),
+        ("event 3", "3"),
+    ]
+
+
+def test_last_event_id_resumes_with_httpx_sse(served: Tuple[Running, Tracked]) -> None:
+    server, _ = served
+    content_type, got = read_with_httpx_sse(
+        server.url + "/count?n=3", limit=10, headers={"Last-Event-ID": "41"}
+    )
+    assert content_type == "text/event-stream; charset=utf-8"
+    assert got == [
+        ("message", "event 42", "42"),
+        ("message", "event 43", "43"),
+        ("message", "event 44", "44"),
+    ]
+
+
+def test_heartbeats_while_idle(served: Tuple[Running, Tracked]) -> None:
+    server, tracked = served
+    stream = read_stream(server.url + "/idle", pings=3)
+    assert stream.raw.count(b": ping\n") >= 3
+    assert stream.events == []
+    # The next heartbeat write fails, and the server closes the source.
+    wait_until(lambda: tracked()["finish"] == ["/idle"], what="the idle source to close")
+
+
+def test_disconnect_closes_the_source(served: Tuple[Running, Tracked]) -> None:
+    server, tracked = served
+    stream = read_stream(server.url + "/forever", events=3)
+    assert [e.id for e in stream.events[:3]] == ["1", "2", "3"]
+    wait_until(lambda: tracked()["finish"] == ["/forever"], what="the source's finally")
+    assert tracked()["start"] == ["/forever"]
+
+
+def test_source_that_raises_ends_the_stream(served: Tuple[Running, Tracked]) -> None:
+    server, tracked = served
+    stream = read_stream(server.url + "/raise")  # reads to the end of the response
+    assert [e.data for e in stream.events] == ["one", "two"]
+    wait_until(lambda: tracked()["finish"] == ["/raise"], what="the source's finally")
+
+
+def test_errors_are_logged_once_and_threads_do_not_leak(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tracker = Tracker()
+    before = set(threading.enumerate())
+    with wsgiref_server(make_wsgi_app(tracker)) as server:
+        stream = read_stream(server.url + "/raise")
+        assert [e.data for e in stream.events] == ["one", "two"]
+        read_stream(server.url + "/forever", events=2)
+        wait_until(lambda: sorted(tracker.finished) == ["/forever", "/raise"], what="finally")
+    # The server's thread is joined; every per-request thread has ended too.
+    wait_until(lambda: set(threading.enumerate()) <= before, what="handler threads to end")
+    problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [(r.name, r.levelname) for r in problems] == [("sse_core", "ERROR")]
+    assert problems[0].exc_info is not None
+    assert "boom" in str(problems[0].exc_info[1])
+
+
+def test_100_concurrent_streams() -> None:
+    tracker = Tracker()
+    results: List[List[Event]] = []
+    lock = threading.Lock()
+
+    def one(url: str) -> None:
+        events = read_stream(url, events=5).events
+        with lock:
+            results.append(events)
+
+    with wsgiref_server(make_wsgi_app(tracker)) as server:
+        threads = [
+            threading.Thread(target=one, args=(server.url + "/count?n=5",)) for _ in range(100)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        wait_until(lambda: len(tracker.finished) == 100, timeout=30, what="100 sources")
+    assert len(results) == 100
+    for events in results:
+        assert [e.id for e in events] == ["1", "2", "3", "4", "5"]
+
+
+def test_shutdown_switch_ends_open_streams() -> None:
+    tracker = Tracker()
+    switch = wsgi.Shutdown()
+    results: List[Any] = []
+    with wsgiref_server(make_wsgi_app(tracker, shutdown=switch)) as server:
+        reader = threading.Thread(
+            target=lambda: results.append(read_stream(server.url + "/forever"))
+        )
+        reader.start()
+        wait_until(lambda: "/forever" in tracker.started, what="the stream to start")
+        switch.trigger()
+        reader.join(15)
+        assert not reader.is_alive()
+        wait_until(lambda: tracker.finished == ["/forever"], what="the source's finally")
+        # A stream started after the trigger ends at once.
+        assert read_stream(server.url + "/forever").events == []
+    assert results and results[0].status == 200
+
+
+def test_response_built_on_an_iterable_serves_once() -> None:
+    response = wsgi.EventStreamResponse(iter(["only"]), heartbeat=None)
+
+    def app(environ: Any, start_response: Any) -> Any:
+        return response(environ, start_response)
+
+    with wsgiref_server(app) as server:
+        assert [e.data for e in read_stream(server.url).events] == ["only"]
+        assert httpx.get(server.url, timeout=TIMEOUT).status_code == 500
+
+
+def test_stream_body_close_closes_the_source() -> None:
+    closed: List[bool] = []
+
+    def source() -> Iterator[str]:
+        try:
+            yield "a"
+            yield "b"
+        finally:
+            closed.append(True)
+
+    body = wsgi.StreamBody(source(), heartbeat=None)
+    assert next(body) == b"data: a\n\n"
+    body.close()
+    body.close()
+    assert closed == [True]
+    with pytest.raises(StopIteration):
+        next(body)
+
+
+def test_heartbeat_only_after_the_interval() -> None:
+    items: List[Any] = [None, None, "x"]
+    body = wsgi.StreamBody(iter(items), heartbeat=3600)
+    # Two idle markers within the interval send nothing; the event follows.
+    assert list(body) == [b"data: x\n\n"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"heartbeat": 0}, ValueError),
+        ({"retry": -5}, ValueError),
+        ({"headers": [("content-type", "text/plain")]}, ValueError),
+    ],
+)
+def test_bad_arguments_are_refused(kwargs: Any, error: type) -> None:
+    with pytest.raises(error):
+        wsgi.EventStreamResponse(["x"], **kwargs)
+    with pytest.raises(TypeError):
+        wsgi.EventStreamResponse(42)  # type: ignore[arg-type]
+
+
+def test_a_bad_item_ends_the_stream_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    body = wsgi.StreamBody(cast(Any, ["a", 1, "b"]), heartbeat=None)
+    assert list(body) == [b"data: a\n\n"]
+    assert [r.levelname for r in caplog.records] == ["ERROR"]
+    assert isinstance(caplog.records[0].exc_info and caplog.records[0].exc_info[1], TypeError)
+
+
+def test_a_source_whose_close_raises_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    class Source:
+        def __iter__(self) -> Source:
+            return self
+
+        def __next__(self) -> str:
+            return "x"
+
+        def close(self) -> None:
+            raise OSError("close failed")
+
+    body = wsgi.StreamBody(Source(), heartbeat=None)
+    assert next(body) == b"data: x\n\n"
+    body.close()
+    assert [r.getMessage() for r in caplog.records] == [
+        "sse_core: the event source raised while closing"
+    ]
