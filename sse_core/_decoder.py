@@ -17,8 +17,9 @@ emoji in an LLM token) from widening a whole chunk, and an event's data is
 decoded once, when it is dispatched.
 
 A chunk with no CR or LF only extends the incomplete line: it is appended to
-``_tail``, a list of pieces joined when a line ending arrives, so a huge line
-fed in tiny chunks costs linear time and no complete line is scanned twice.
+``_tail``, a bytearray (amortised constant time, and one byte of memory per
+byte however small the chunks), so a huge line fed in tiny chunks costs linear
+time and no complete line is scanned twice.
 
 The three line endings are equivalent and CR can never appear inside a field.
 A chunk with CRLF endings throughout is split on ``b"\\r\\n"``; any other mix
@@ -67,12 +68,11 @@ DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 # more per byte.
 _LONG_LINE = 512
 
-# Memory: a bytes object costs about 33 bytes beyond its contents, so the
-# incomplete line and an open event's data lines are not kept as many tiny
-# objects: a piece shorter than _SMALL_PIECE is appended to the last one while
-# that is shorter than _MERGED_PIECE.  Each byte is then copied a bounded
-# number of times, and the overhead stays a fraction of the bytes held.
-_SMALL_PIECE = 32
+# Memory: a bytes object costs about 33 bytes beyond its contents, so an open
+# event's data lines are not kept as many tiny objects: at the end of a chunk,
+# its new lines are joined into one, and joined to the one before while that
+# is shorter than _MERGED_PIECE.  Each byte is then copied a bounded number of
+# times, and the overhead stays a fraction of the bytes held.
 _MERGED_PIECE = 128
 
 _BOM = b"\xef\xbb\xbf"
@@ -105,7 +105,6 @@ class _DecoderBase:
         "_skip_lf",
         "_special",
         "_tail",
-        "_tail_size",
         "_truncated",
         "_unusable",
     )
@@ -126,9 +125,8 @@ class _DecoderBase:
             raise ValueError("last_event_id must not contain CR, LF or NUL")
         self._max_event_size = max_event_size
         self._limit = sys.maxsize if max_event_size is None else max_event_size
-        # The incomplete line, in pieces; joined when its line ending arrives.
-        self._tail: List[bytes] = []
-        self._tail_size = 0
+        # The incomplete line, until its line ending arrives.
+        self._tail = bytearray()
         self._at_start = True  # a leading BOM is still to be stripped
         self._skip_lf = False  # the last chunk ended with CR
         # True when the next chunk cannot take the fast path: at the start,
@@ -213,8 +211,7 @@ class _DecoderBase:
     # -- internals -------------------------------------------------------
 
     def _clear_buffers(self) -> None:
-        self._tail = []
-        self._tail_size = 0
+        self._tail = bytearray()
         self._data = []
         self._data_size = 0
         self._event_type = ""
@@ -260,18 +257,13 @@ class _DecoderBase:
         """Process a chunk of the stream (``Decoder.feed``)."""
         if self._special or type(data) is not bytes:
             return self._feed_special(data)
-        if _LF not in data and _CR not in data:
+        if 10 not in data and 13 not in data:  # no LF, no CR
             # The middle of a line: keep it.  The same as _extend_line, inline
             # because it runs for most chunks when chunks are small.
-            if data:
-                tail = self._tail
-                if len(data) < _SMALL_PIECE and tail and len(tail[-1]) < _MERGED_PIECE:
-                    tail[-1] += data
-                else:
-                    tail.append(data)
-                self._tail_size += len(data)
-                if self._tail_size > self._limit:
-                    return self._fail(self._line_too_long(), [])
+            tail = self._tail
+            tail += data
+            if len(tail) > self._limit:
+                return self._fail(self._line_too_long(), [])
             return []
         return self._process(data)
 
@@ -285,13 +277,10 @@ class _DecoderBase:
             data = bytes(data)  # a copy: the caller may reuse its buffer
         if self._at_start:
             if self._tail:  # the start of a BOM, held back by the last call
-                data = b"".join(self._tail) + data
-                self._tail = []
-                self._tail_size = 0
+                data = bytes(self._tail) + data
+                self._tail.clear()
             if len(data) < 3 and _BOM.startswith(data):
-                if data:
-                    self._tail = [data]
-                    self._tail_size = len(data)
+                self._tail += data
                 return []
             self._at_start = False
             # "One leading U+FEFF BYTE ORDER MARK character must be ignored if
@@ -303,29 +292,25 @@ class _DecoderBase:
             if data[0] == _LF:
                 data = data[1:]  # the LF of a CRLF split across chunks
         self._special = self._skip_lf
-        if _LF not in data and _CR not in data:
+        if 10 not in data and 13 not in data:  # no LF, no CR
             return self._extend_line(data)
         return self._process(data)
 
     def _extend_line(self, data: bytes) -> List[Event]:
         """Keep bytes that end no line; they continue the incomplete line."""
-        if data:
-            tail = self._tail
-            if len(data) < _SMALL_PIECE and tail and len(tail[-1]) < _MERGED_PIECE:
-                tail[-1] += data
-            else:
-                tail.append(data)
-            self._tail_size += len(data)
-            if self._tail_size > self._limit:
-                return self._fail(self._line_too_long(), [])
+        tail = self._tail
+        tail += data
+        if len(tail) > self._limit:
+            return self._fail(self._line_too_long(), [])
         return []
 
     def _process(self, data: bytes) -> List[Event]:
         """Run the algorithm over a chunk that holds at least one line ending."""
         tail = self._tail
         if tail:  # never holds a CR or an LF
-            tail.append(data)
-            data = b"".join(tail)
+            tail += data
+            data = bytes(tail)
+            tail.clear()
         limit = self._limit
         events: List[Event] = []
         append = events.append
@@ -504,11 +489,7 @@ class _DecoderBase:
             elif carried:
                 self._data_size = 0
             if rest:  # within the limit: _cut_lines checks the longer text
-                self._tail = [rest]
-                self._tail_size = len(rest)
-            elif tail:
-                self._tail = []
-                self._tail_size = 0
+                tail += rest
         except RemoteProtocolError as error:
             return self._fail(error, events)
         return events
