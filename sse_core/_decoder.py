@@ -332,11 +332,13 @@ class _DecoderBase:
         # line, held in `single`; 2: anything else, held in the spec's buffers.
         buffer = buffer_before = self._data
         len_before = len(buffer)
-        carried = self._data_size  # data size from earlier chunks, if any
+        # The open event's data size, as the spec counts it (lines plus LFs).
         # A chunk within the limit cannot hold more data than the limit, so
-        # only an event begun in an earlier chunk, or a chunk over the limit,
-        # needs its size checked when it is dispatched.
-        check = carried or big
+        # only an event begun in an earlier chunk (size > 0), or a chunk over
+        # the limit, needs its size kept line by line; the others are counted
+        # once at the end.  Either way the error comes at the same line.
+        size = self._data_size
+        check = size or big
         state = 2 if self._in_event else 0
         single = b""
         last_event_id = self._last_event_id
@@ -358,6 +360,7 @@ class _DecoderBase:
                                 )
                             )
                             state = 0
+                            size = 0
                         elif state == 2:
                             # "Set the last event ID string of the event source
                             # to the value of the last event ID buffer."
@@ -368,10 +371,6 @@ class _DecoderBase:
                                 # FEED (LF) character, then remove the last
                                 # character from the data buffer."
                                 value = b"\n".join(buffer)
-                                if check:
-                                    if len(value) >= limit:
-                                        raise self._data_too_large()
-                                    check = big
                                 append(
                                     _tuple_new(
                                         Event,
@@ -384,6 +383,8 @@ class _DecoderBase:
                                     )
                                 )
                                 buffer = []
+                                size = 0
+                                check = big
                             # "If the data buffer is an empty string, set the
                             # data buffer and the event type buffer to the empty
                             # string and return."  Either way both end up empty.
@@ -395,6 +396,8 @@ class _DecoderBase:
                         if state == 0:
                             single = line[6:]
                             state = 1
+                            if check:
+                                size = len(single) + 1
                             continue
                         value = line[6:]
                     else:
@@ -461,6 +464,10 @@ class _DecoderBase:
                         buffer.append(single)
                     buffer.append(value)
                     state = 2
+                    if check:
+                        size += len(value) + 1
+                        if size > limit:
+                            raise self._data_too_large()
             finally:
                 if state == 1:
                     buffer.append(single)
@@ -470,23 +477,18 @@ class _DecoderBase:
             if deferred is not None:
                 raise deferred
             if buffer:
-                # Count the data lines this chunk gave an event still open, so
-                # that endless short data lines cannot grow memory unbounded.
-                if buffer is buffer_before:
-                    added = buffer[len_before:] if len_before else buffer
-                else:  # a dispatch replaced the list: all its lines are new
-                    added = buffer
-                    carried = 0
-                self._data_size = carried + sum(map(len, added)) + len(added)
-                if self._data_size > limit:
-                    raise self._data_too_large()
+                # The data lines this chunk gave an event still open.
+                added = buffer[len_before:] if buffer is buffer_before else buffer
+                if not check:  # then every line is new, and they fit
+                    size = sum(map(len, added)) + len(added)
+                self._data_size = size
                 # Keep an open event's lines few and large, so the list costs
                 # little beyond the bytes it holds, however it is chunked.
                 if len(added) > 1:
                     buffer[len(buffer) - len(added) :] = [b"\n".join(added)]
                 if len(buffer) > 1 and len(buffer[-2]) < _MERGED_PIECE:
                     buffer[-2:] = [buffer[-2] + b"\n" + buffer[-1]]
-            elif carried:
+            elif self._data_size:
                 self._data_size = 0
             if rest:  # within the limit: _cut_lines checks the longer text
                 tail += rest
