@@ -38,6 +38,7 @@ import sys
 import textwrap
 import threading
 import traceback
+import types
 from pathlib import Path
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
@@ -94,7 +95,11 @@ def extract(text: str) -> List[Block]:
 class Page:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.namespace: Dict[str, Any] = {"__name__": "__docs__"}
+        # A real module, so that code importing its own module by name works
+        # (Django's ROOT_URLCONF = __name__, Flask(__name__)).
+        module = types.ModuleType("__docs__")
+        sys.modules[module.__name__] = module
+        self.namespace: Dict[str, Any] = module.__dict__
         self.port = DOC_PORT
         self.servers = contextlib.ExitStack()
 
