@@ -136,3 +136,16 @@ def test_example_runs(script: Path) -> None:
     completed = _run([str(script), "--self-test"], PAGE_TIMEOUT)
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-8000:]
     assert "self-test passed" in completed.stdout
+
+
+@pytest.mark.parametrize(
+    ("script", "run_line"),
+    [("asyncio_server_client.py", "asyncio.run(main())"), ("trio_server_client.py", "trio.run(main)")],
+)
+def test_sans_io_page_shows_the_example_whole(script: str, run_line: str) -> None:
+    text = (ROOT / "examples" / script).read_text(encoding="utf-8")
+    start = text.index("from __future__ import annotations")
+    end = text.index('\n\nif __name__ == "__main__":')
+    expected = text[start:end].rstrip() + "\n\n\n" + run_line + "\n"
+    codes = [b.code for b in extract((DOCS / "sans-io.md").read_text(encoding="utf-8"))]
+    assert expected in codes, f"docs/sans-io.md no longer shows examples/{script} as it is"
