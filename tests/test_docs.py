@@ -149,3 +149,21 @@ def test_sans_io_page_shows_the_example_whole(script: str, run_line: str) -> Non
     expected = text[start:end].rstrip() + "\n\n\n" + run_line + "\n"
     codes = [b.code for b in extract((DOCS / "sans-io.md").read_text(encoding="utf-8"))]
     assert expected in codes, f"docs/sans-io.md no longer shows examples/{script} as it is"
+
+
+def test_tests_cited_in_the_docs_exist() -> None:
+    from .test_decoder_spec import CASES
+
+    names = {case.name for case in CASES}
+    cited_vectors = 0
+    cited_tests = 0
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for vector in re.findall(r"`spec\[(.+?)\]`", text):
+            assert vector in names, f"{page.name} cites a missing vector {vector!r}"
+            cited_vectors += 1
+        for path, name in re.findall(r"(tests/test_\w+\.py)::(test_\w+)", text):
+            source = (ROOT / path).read_text(encoding="utf-8")
+            assert re.search(rf"^(async )?def {name}\(", source, re.M), f"{page.name}: {path}::{name}"
+            cited_tests += 1
+    assert cited_vectors >= 20 and cited_tests >= 10
