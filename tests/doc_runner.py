@@ -86,7 +86,9 @@ def extract(text: str) -> List[Block]:
             found = _MARKER.match(lines[previous])
             if found:
                 marker = found.group(1)
-        code = textwrap.dedent("\n".join(line[len(indent) :] if line.startswith(indent) else line for line in body))
+        code = textwrap.dedent(
+            "\n".join(line[len(indent) :] if line.startswith(indent) else line for line in body)
+        )
         blocks.append(Block(start + 1, code + "\n", marker))
         i += 1
     return blocks

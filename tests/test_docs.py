@@ -140,7 +140,10 @@ def test_example_runs(script: Path) -> None:
 
 @pytest.mark.parametrize(
     ("script", "run_line"),
-    [("asyncio_server_client.py", "asyncio.run(main())"), ("trio_server_client.py", "trio.run(main)")],
+    [
+        ("asyncio_server_client.py", "asyncio.run(main())"),
+        ("trio_server_client.py", "trio.run(main)"),
+    ],
 )
 def test_sans_io_page_shows_the_example_whole(script: str, run_line: str) -> None:
     text = (ROOT / "examples" / script).read_text(encoding="utf-8")
@@ -164,6 +167,8 @@ def test_tests_cited_in_the_docs_exist() -> None:
             cited_vectors += 1
         for path, name in re.findall(r"(tests/test_\w+\.py)::(test_\w+)", text):
             source = (ROOT / path).read_text(encoding="utf-8")
-            assert re.search(rf"^(async )?def {name}\(", source, re.M), f"{page.name}: {path}::{name}"
+            assert re.search(rf"^(async )?def {name}\(", source, re.M), (
+                f"{page.name}: {path}::{name}"
+            )
             cited_tests += 1
     assert cited_vectors >= 20 and cited_tests >= 10
