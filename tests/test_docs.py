@@ -72,6 +72,12 @@ def test_few_blocks_are_skipped() -> None:
     assert len(skipped) <= MAX_SKIPS, skipped
 
 
+def test_no_python_hides_under_another_fence() -> None:
+    for page in PAGES:
+        fences = re.findall(r"^ *```(\S+)", page.read_text(encoding="utf-8"), re.M)
+        assert not {"py", "py3", "python3", "pycon", "ipython"} & set(fences), page.name
+
+
 def test_markers_are_known() -> None:
     for page in PAGES:
         for block in extract(page.read_text(encoding="utf-8")):
