@@ -30,7 +30,7 @@ class RemoteProtocolError(SSEError):
     """The incoming stream broke one of the decoder's limits.
 
     Attributes:
-        limit: the limit that was exceeded, in characters.
+        limit: the limit that was exceeded, in bytes of the UTF-8 stream.
         error_status_hint: an HTTP status a server could answer with (413).
     """
 

@@ -31,10 +31,9 @@ MAX_RETRY = 10**MAX_RETRY_DIGITS - 1
 
 
 def _line_break_error(name: str, value: str) -> LocalProtocolError:
-    return LocalProtocolError(
-        f"Event {name} must not contain CR, LF or NUL: it would inject a line"
-        f" into the stream or be ignored (got {value!r:.80})"
-    )
+    # A line break would inject a line; a NUL makes a client ignore the id.
+    forbidden = "CR, LF or NUL" if name == "id" else "CR or LF"
+    return LocalProtocolError(f"Event {name} must not contain {forbidden} (got {value!r:.80})")
 
 
 def _type_error(name: str, expected: str, value: object) -> TypeError:

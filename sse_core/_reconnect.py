@@ -73,6 +73,7 @@ from ._client_http import (
     normalise_headers,
     parse_retry_after,
     request_headers,
+    split_url,
 )
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder
 from ._errors import LocalProtocolError, RemoteProtocolError, SSEError
@@ -394,7 +395,8 @@ class EventSourceState:
         max_event_size: passed to each connection's :class:`Decoder`.
 
     Raises:
-        ValueError: a header or ``last_event_id`` holds CR, LF or NUL.
+        ValueError: ``url`` is not an http(s) URL, or a header or
+            ``last_event_id`` holds CR, LF or NUL.
     """
 
     def __init__(
@@ -410,6 +412,7 @@ class EventSourceState:
     ) -> None:
         if any(c in last_event_id for c in "\r\n\0"):
             raise ValueError("last_event_id must not contain CR, LF or NUL")
+        split_url(url)  # raises ValueError unless it is an http(s) URL
         self.url = url
         self.method = method.upper()
         self.headers = normalise_headers(headers)

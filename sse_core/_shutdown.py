@@ -41,6 +41,7 @@ class Shutdown:
 
     @property
     def triggered(self) -> bool:
+        """True once :meth:`trigger` was called."""
         return self._event.is_set()
 
     def trigger(self) -> None:

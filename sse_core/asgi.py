@@ -140,8 +140,8 @@ class EventStreamResponse:
 
     Raises:
         TypeError: ``source`` is neither an async iterable nor a callable.
-        ValueError: bad ``headers`` (see ``response_headers``), or a negative
-            ``heartbeat``/``send_timeout``.
+        ValueError: bad ``headers`` (see ``response_headers``), or a
+            ``heartbeat``/``send_timeout`` that is not positive.
         RuntimeError: from ``__call__``: a response built on an iterable (not
             a function) was served twice.
     """

@@ -90,11 +90,13 @@ class Broadcaster:
 
     @property
     def subscriber_count(self) -> int:
+        """How many subscriptions are open."""
         with self._lock:
             return self._core.subscriber_count
 
     @property
     def closed(self) -> bool:
+        """True once :meth:`close` was called: no more events are published."""
         return self._core.closed
 
     def publish(self, data: str, event: str = "message", retry: Optional[int] = None) -> Event:

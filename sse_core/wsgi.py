@@ -52,7 +52,7 @@ from ._http import (
 )
 from ._shutdown import Shutdown
 
-__all__ = ("EventStreamResponse", "Shutdown", "last_event_id")
+__all__ = ("EventStreamResponse", "Shutdown", "StreamBody", "last_event_id")
 
 logger = logging.getLogger("sse_core")
 

@@ -474,3 +474,10 @@ def test_bad_last_event_id_and_headers_are_refused() -> None:
         EventSourceState(URL, last_event_id="a\nb")
     with pytest.raises(ValueError):
         EventSourceState(URL, headers={"X": "a\r\nInjected: 1"})
+
+
+def test_only_http_urls_are_accepted() -> None:
+    # As the sync and asyncio clients refuse them, so does the machine.
+    for url in ("ftp://example.test/", "example.test/events", "http:///nohost"):
+        with pytest.raises(ValueError):
+            EventSourceState(url)
