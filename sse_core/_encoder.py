@@ -103,7 +103,7 @@ def encode_batch(events: Iterable[Event]) -> bytes:
                 append(data)
                 append("\n\n")
                 continue
-        elif type(event) is not Event:
+        else:
             raise TypeError(f"expected an Event, got {type(event).__name__}")
         append(_event_text(event))
     try:
