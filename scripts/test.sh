@@ -5,6 +5,9 @@
 # (default python3), installs the package and its test extras into it, and runs
 # pytest under `python -bb` so that bytes/str mix-ups fail loudly.  Arguments
 # go to pytest, e.g. `bash scripts/test.sh -k decoder -x`.
+#
+# With COVERAGE=1 in the environment it also measures branch coverage of
+# sse_core/ and fails if it is under 100% ([tool.coverage] in pyproject.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
@@ -14,4 +17,9 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
+if [ -n "${COVERAGE:-}" ]; then
+    "$venv/bin/python" -m coverage erase
+    "$venv/bin/python" -bb -m coverage run -m pytest "$@"
+    exec "$venv/bin/python" -m coverage report
+fi
 exec "$venv/bin/python" -bb -m pytest "$@"
