@@ -3,7 +3,8 @@
 #
 # Makes a virtual environment under .venv/ for the interpreter in $PYTHON
 # (default python3), installs the package and its test extras into it, and runs
-# pytest under `python -bb` so that bytes/str mix-ups fail loudly.  Arguments
+# pytest under `python -bb -W error`, so that bytes/str mix-ups and any warning
+# (at import time too, not only inside tests) fail loudly.  Arguments
 # go to pytest, e.g. `bash scripts/test.sh -k decoder -x`.
 #
 # With COVERAGE=1 in the environment it also measures branch coverage of
@@ -19,7 +20,7 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
 if [ -n "${COVERAGE:-}" ]; then
     "$venv/bin/python" -m coverage erase
-    "$venv/bin/python" -bb -m coverage run -m pytest "$@"
+    "$venv/bin/python" -bb -W error -m coverage run -m pytest "$@"
     exec "$venv/bin/python" -m coverage report
 fi
-exec "$venv/bin/python" -bb -m pytest "$@"
+exec "$venv/bin/python" -bb -W error -m pytest "$@"
