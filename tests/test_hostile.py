@@ -29,7 +29,7 @@ from sse_core import (
     TextDecoder,
 )
 
-from .helpers import as_tuples, run_decoder
+from .helpers import as_tuples, feed_until_error, run_decoder
 from .memory import measure_peak
 from .reference import reference_decode
 
@@ -455,3 +455,27 @@ def test_cr_storm_across_chunk_boundaries() -> None:
     assert run_decoder(cr_cr).events == [message("x")] * 1000
     storm = [b"\r"] * 10_000 + [b"\n"] * 10_000
     assert run_decoder(storm) == run_decoder([b"\r" * 10_000 + b"\n" * 10_000])
+
+
+#: The worst case: an open event and an incomplete line both just under the
+#: limit, then a line ending.  The decoder then holds 2 L characters and, for
+#: a moment, copies of them (the joined line, its value, the joined data): about
+#: 7 L characters in all, at 1 byte a character for ASCII and 4 for text with a
+#: character beyond U+FFFF.  docs/security.md quotes this bound.
+WORST_CASE_COPIES = 8
+
+
+@pytest.mark.parametrize(
+    ("char", "width"),
+    [("x", 1), ("é", 1), ("€", 2), ("😀", 4)],
+    ids=["ASCII", "Latin-1", "BMP", "astral"],
+)
+def test_worst_case_peak_is_a_few_copies_of_the_limit(char: str, width: int) -> None:
+    body = char.encode() * (LIMIT - 8)
+    stream = b"data: " + body + b"\ndata: " + body + b"\n\n"
+    chunks = [stream[i : i + 1024] for i in range(0, len(stream), 1024)]
+    decoder = Decoder(max_event_size=LIMIT)
+    peak, (events, error) = measure_peak(lambda: feed_until_error(decoder, chunks))
+    assert events == []
+    assert error is not None  # two lines of L - 8 characters: the data breaks the limit
+    assert peak < WORST_CASE_COPIES * width * LIMIT + CHUNK_FACTOR * 1024 + MEMORY_CONSTANT
