@@ -32,8 +32,9 @@ try:
 except ImportError:
     atheris = None
 
-if atheris is not None and __name__ != "__main__":
-    # Instrument the package (only it) so libFuzzer sees its branches.
+if atheris is not None:
+    # Instrument the package (only it) so libFuzzer sees its branches.  This
+    # module is imported before the targets import sse_core themselves.
     with atheris.instrument_imports(include=["sse_core"]):
         import sse_core  # noqa: F401
 
