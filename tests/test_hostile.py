@@ -484,21 +484,23 @@ def test_worst_case_peak_is_a_few_copies_of_the_limit(char: str, width: int) -> 
 # -- known issue -------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known issue: after a data-size error, lines of the same chunk past the failure"
-    " point still update retry and last_event_id, so the state depends on the chunking",
-)
+@pytest.mark.xfail(strict=True, reason="known issue, see docs/security.md")
 @pytest.mark.parametrize(
     "stream",
     [
-        # the third data line breaks the limit; whole, the retry line after it still counts
+        # The third data line breaks the limit; fed whole, the retry line
+        # after it still sets retry.
         b"data: abcdefg\ndata: abcdefg\ndata: abc\nretry: 77\n",
-        # whole, the dispatch sets the last event ID before it finds the data too large
+        # Fed whole, the dispatch sets the last event ID before it finds the
+        # data too large.
         b"id: 9\ndata: abcdefghij\ndata: abcdefgh\n\n",
     ],
+    ids=["retry after the failure", "id of the failing event"],
 )
 def test_state_after_a_limit_error_does_not_depend_on_chunking(stream: bytes) -> None:
+    # After a data-size error, lines of the same chunk past the failure point
+    # can still update retry and last_event_id, so their values depend on
+    # where the chunks were cut.  The events and the error do not.
     def state(chunks: List[bytes]) -> Tuple[str, Optional[int]]:
         decoder = Decoder(max_event_size=16)
         _, error = feed_until_error(decoder, chunks)
