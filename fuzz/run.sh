@@ -2,9 +2,9 @@
 # Fuzz the core for a bounded time: `bash fuzz/run.sh [SECONDS]` (default 60),
 # split evenly between the targets.  Exits non-zero if any target fails.
 #
-# Makes .venv/fuzz with atheris (from PyPI; it ships manylinux wheels with
-# libFuzzer built in, for CPython 3.8-3.11 as of atheris 2.3/3.0) for the
-# interpreter in $PYTHON (default: Python 3.11 from scripts/find-python.sh).
+# Makes .venv/fuzz with atheris (from PyPI; its manylinux wheels have
+# libFuzzer built in, so no compiler is needed) for the interpreter in $PYTHON
+# (default: Python 3.11 from scripts/find-python.sh).
 # If atheris cannot be installed, the targets run under their pure-Python
 # fallback driver instead (fuzz/_harness.py), and the script says so.
 #
