@@ -103,7 +103,7 @@ def _fallback(check: Check, args: List[str]) -> int:
         traceback.print_exc()
         print(f"fallback driver: failure after {count} runs; input saved to {crash}")
         return 1
-    print(f"fallback driver: {count} runs in {seconds}s, no failures")
+    print(f"fallback driver: {count} runs, no failures")
     return 0
 
 
