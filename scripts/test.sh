@@ -3,8 +3,12 @@
 #
 # Makes a virtual environment under .venv/ for the interpreter in $PYTHON
 # (default python3), installs the package and its test extras into it, and runs
-# pytest under `python -bb` so that bytes/str mix-ups fail loudly.  Arguments
+# pytest under `python -bb -W error`, so that bytes/str mix-ups and any warning
+# (at import time too, not only inside tests) fail loudly.  Arguments
 # go to pytest, e.g. `bash scripts/test.sh -k decoder -x`.
+#
+# With COVERAGE=1 in the environment it also measures branch coverage of
+# sse_core/ and fails if it is under 100% ([tool.coverage] in pyproject.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
@@ -14,4 +18,9 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
-exec "$venv/bin/python" -bb -m pytest "$@"
+if [ -n "${COVERAGE:-}" ]; then
+    "$venv/bin/python" -m coverage erase
+    "$venv/bin/python" -bb -W error -m coverage run -m pytest "$@"
+    exec "$venv/bin/python" -m coverage report
+fi
+exec "$venv/bin/python" -bb -W error -m pytest "$@"

@@ -1,18 +1,23 @@
 # SPDX-License-Identifier: MIT
-"""``python -m sse_core decode``, run as a real subprocess."""
+"""``python -m sse_core decode``, run as a real subprocess, and in process for coverage."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import runpy
 import select
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
+
+import pytest
 
 import sse_core
+from sse_core import _cli
 
 TIMEOUT = 60
 STREAM = (
@@ -162,3 +167,83 @@ def test_events_are_written_as_they_arrive() -> None:
             assert proc.wait(timeout=TIMEOUT) == 0
         finally:
             proc.kill()
+
+
+# -- in process: the same code paths, measured by the coverage run ---------------------
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> Tuple[int, str, str]:
+    status = _cli.main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+class _Stdin:
+    """A stand-in for ``sys.stdin`` whose ``buffer`` is the given binary stream."""
+
+    def __init__(self, buffer: object) -> None:
+        self.buffer = buffer
+
+
+def test_main_decodes_a_file_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "stream.txt"
+    path.write_bytes(STREAM)
+    status, out, err = run_main(capsys, "decode", str(path))
+    assert (status, json_lines(out.encode()), err) == (0, EXPECTED, "")
+
+
+def test_main_decodes_stdin_in_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", _Stdin(io.BytesIO(b"data: a\n\ndata: b\n")))
+    status, out, err = run_main(capsys, "decode", "-")
+    assert status == 0
+    assert [line["data"] for line in json_lines(out.encode())] == ["a"]
+    assert "ended inside an event" in err
+
+
+def test_main_reports_limit_and_missing_file_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run_main(capsys, "decode", str(tmp_path / "missing.txt"))
+    assert (status, out) == (1, "")
+    assert err.startswith("sse_core: cannot read ")
+    big = b"data: " + b"x" * sse_core.DEFAULT_MAX_EVENT_SIZE + b"\n\n"
+    monkeypatch.setattr(sys, "stdin", _Stdin(io.BytesIO(big)))
+    status, out, err = run_main(capsys, "decode")
+    assert (status, out) == (1, "")
+    assert err.startswith("sse_core: ") and "max_event_size" in err
+
+
+def test_decode_stream_escapes_for_a_non_utf8_output() -> None:
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="latin-1")
+    assert _cli.decode_stream(io.BytesIO("data: é😀\n\n".encode()), out) == 0
+    out.flush()
+    text = raw.getvalue().decode("ascii")
+    assert json.loads(text)["data"] == "é😀"
+
+
+def test_interrupt_exits_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Interrupted:
+        def read(self, size: int = -1) -> bytes:
+            raise KeyboardInterrupt
+
+        read1 = read
+
+    monkeypatch.setattr(sys, "stdin", _Stdin(Interrupted()))
+    assert run_main(capsys, "decode")[0] == 130
+
+
+def test_python_dash_m_runs_main(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "stream.txt"
+    path.write_bytes(STREAM)
+    monkeypatch.setattr(sys, "argv", ["python -m sse_core", "decode", str(path)])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_module("sse_core", run_name="__main__", alter_sys=True)
+    assert info.value.code == 0
+    assert json_lines(capsys.readouterr().out.encode()) == EXPECTED

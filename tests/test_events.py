@@ -146,6 +146,24 @@ def test_not_equal_to_other_types() -> None:
     assert Event("a") != "a"
     assert Event("a") != ["a", "message", None, None]
     assert Event("a") != None  # noqa: E711
+    assert (Event("a") == "a") is False
+    assert (Event("a") == 1) is False
+
+
+def test_other_types_decide_equality_themselves() -> None:
+    # Event returns NotImplemented for a non-tuple, so the other operand's
+    # comparison is tried, as for any well-behaved value type.
+    class EqualToAll:
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        def __ne__(self, other: object) -> bool:
+            return False
+
+        __hash__ = None  # type: ignore[assignment]
+
+    assert Event("a") == EqualToAll()
+    assert (Event("a") != EqualToAll()) is False
 
 
 def test_hashing() -> None:

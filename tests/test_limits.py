@@ -11,7 +11,6 @@ decoder stays failed.  The outcome does not depend on the chunking.
 
 from __future__ import annotations
 
-import tracemalloc
 from typing import List, Optional, Tuple
 
 import pytest
@@ -26,6 +25,7 @@ from sse_core import (
 )
 
 from .helpers import EventTuple, as_tuples, chunkings, feed_until_error
+from .memory import measure_peak, requires_tracemalloc
 
 LIMIT = 16
 
@@ -211,19 +211,18 @@ def peak_while_feeding(unit: bytes, chunk_size: int = 1024) -> Tuple[int, bool]:
     """Feed ``unit`` repeated, in small chunks, up to 10 x the limit or an error."""
     chunk = unit * (chunk_size // len(unit) + 1)
     decoder = Decoder(max_event_size=MEMORY_LIMIT)
-    failed = False
-    tracemalloc.start()
-    try:
-        fed = 0
-        while fed < 10 * MEMORY_LIMIT:
-            decoder.feed(chunk)
-            fed += len(chunk)
-    except RemoteProtocolError:
-        failed = True
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak, failed
+
+    def run() -> bool:
+        try:
+            fed = 0
+            while fed < 10 * MEMORY_LIMIT:
+                decoder.feed(chunk)
+                fed += len(chunk)
+        except RemoteProtocolError:
+            return True
+        return False
+
+    return measure_peak(run)
 
 
 @pytest.mark.parametrize(
@@ -245,6 +244,7 @@ def peak_while_feeding(unit: bytes, chunk_size: int = 1024) -> Tuple[int, bool]:
         (b"data: " + b"x" * 1000 + b"\n\n", False),  # events, each well within the limit
     ],
 )
+@requires_tracemalloc
 def test_memory_is_bounded_on_hostile_input(unit: bytes, should_fail: bool) -> None:
     peak, failed = peak_while_feeding(unit)
     assert failed is should_fail
