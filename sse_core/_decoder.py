@@ -514,8 +514,10 @@ class _DecoderBase:
             if len(data) <= limit and data.find(b"\r") < _LONG_LINE:
                 # CRLF throughout is common and needs no normalising copy.
                 lines = data.split(b"\r\n")
-                joined = b"".join(lines)
-                if _CR not in joined and _LF not in joined:
+                # Every CR and LF belongs to a CRLF: counting allocates nothing
+                # (a bytes.join of many short lines would, per line).
+                pairs = len(lines) - 1
+                if data.count(_CR) == pairs and data.count(_LF) == pairs:
                     return lines, None, False
             if data[-1] == _CR:
                 # The next chunk may start with the LF of this CRLF.

@@ -254,3 +254,10 @@ def test_memory_is_bounded_on_hostile_input(unit: bytes, should_fail: bool) -> N
 def test_last_event_id_seed_of_the_wrong_type_is_a_type_error() -> None:
     with pytest.raises(TypeError):
         Decoder(last_event_id=b"1")  # type: ignore[arg-type]
+
+
+def test_text_decoder_turns_a_lone_surrogate_into_one_replacement_character() -> None:
+    # No UTF-8 stream can hold a surrogate; as a browser's USVString
+    # conversion, each becomes U+FFFD.
+    decoder = TextDecoder()
+    assert decoder.feed("data: a\ud800b\udfff\n\n") == [msg("a\ufffdb\ufffd")]
