@@ -241,6 +241,8 @@ class AsyncEventSource:
         self._wake: Optional[asyncio.Event] = None
         self._writer: Optional[asyncio.StreamWriter] = None
         self._events: Optional[AsyncIterator[Event]] = None
+        # While the events of one chunk are handed out: the ID as of the last.
+        self._delivered_id: Optional[str] = None
 
     @property
     def url(self) -> str:
@@ -254,7 +256,13 @@ class AsyncEventSource:
 
     @property
     def last_event_id(self) -> str:
-        """The last event ID received (or given), sent on reconnection."""
+        """The last event ID as of the last event iterated (or given).
+
+        Events a chunk completed but the loop has not reached yet do not count,
+        so a loop that stops early can resume from here without a gap.
+        """
+        if self._delivered_id is not None:
+            return self._delivered_id
         return self._machine.last_event_id
 
     @property
@@ -331,9 +339,11 @@ class AsyncEventSource:
                                 if not chunk:
                                     break
                                 for event in machine.receive_data(chunk):
+                                    self._delivered_id = event.id
                                     yield event
                                     if self._closing:
                                         return
+                                self._delivered_id = None
                         except _NETWORK_ERRORS as error:
                             self._abort()
                             if self._closing:

@@ -166,6 +166,8 @@ class EventSource:
         self._sock: Optional[socket.socket] = None
         self._response: Optional[http.client.HTTPResponse] = None
         self._events: Optional[Iterator[Event]] = None
+        # While the events of one chunk are handed out: the ID as of the last.
+        self._delivered_id: Optional[str] = None
 
     # -- state -----------------------------------------------------------------------
 
@@ -183,7 +185,13 @@ class EventSource:
 
     @property
     def last_event_id(self) -> str:
-        """The last event ID received (or given), sent on reconnection."""
+        """The last event ID as of the last event iterated (or given).
+
+        Events a chunk completed but the loop has not reached yet do not count,
+        so a loop that stops early can resume from here without a gap.
+        """
+        if self._delivered_id is not None:
+            return self._delivered_id
         return self._machine.last_event_id
 
     @property
@@ -297,9 +305,11 @@ class EventSource:
                     break
                 events = machine.receive_data(chunk)
                 for event in events:
+                    self._delivered_id = event.id
                     yield event
                     if self._closing.is_set():
                         return machine.close()
+                self._delivered_id = None
         except Exception as error:
             if self._closing.is_set():
                 return machine.close()

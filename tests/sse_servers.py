@@ -5,7 +5,8 @@
   silence).  Each connection runs ``handler(conn, request, index)`` in its own
   thread; the requests are recorded.
 * :func:`uvicorn_server`: any ASGI app under uvicorn in a thread (used with
-  sse-starlette, a server nobody here wrote).
+  sse-starlette, a server nobody here wrote, and with the project's own ASGI
+  adapter); the project's WSGI adapter runs under wsgiref.
 
 Pluggable servers: :data:`STREAM_SERVERS` maps a name to a context manager
 yielding the base URL of a server that implements the *standard endpoints*
@@ -289,7 +290,108 @@ def sse_starlette_server() -> Iterator[str]:
 
 
 #: Servers implementing the standard endpoints; tests run against each.
+def sse_core_asgi_app() -> Any:
+    """The standard endpoints, written with the project's own ASGI adapter."""
+    from sse_core import Event
+    from sse_core.asgi import EventStreamResponse, last_event_id
+
+    async def plain_response(send: Any, status: int, content_type: str, body: bytes) -> None:
+        headers = [(b"content-type", content_type.encode()), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        path = scope["path"]
+        if path == "/numbers":
+            start = int(last_event_id(scope) or 0)
+
+            async def numbers() -> Any:
+                for i in range(start + 1, start + 4):
+                    yield Event(f"n{i}", id=str(i), retry=50 if i == start + 1 else None)
+
+            await EventStreamResponse(numbers())(scope, receive, send)
+        elif path == "/nocontent":
+            await plain_response(send, 204, "text/plain", b"")
+        elif path == "/plain":
+            await plain_response(send, 200, "text/plain", b"not a stream")
+        elif path == "/echo" and scope["method"] == "POST":
+            body = b""
+            while True:
+                message = await receive()
+                body += message.get("body", b"")
+                if not message.get("more_body"):
+                    break
+            headers = {name.decode().lower(): value.decode() for name, value in scope["headers"]}
+            kind = headers.get("x-kind", "message")
+
+            async def echo() -> Any:
+                yield Event(body.decode(), event=kind)
+
+            await EventStreamResponse(echo())(scope, receive, send)
+        else:
+            await plain_response(send, 404, "text/plain", b"")
+
+    return app
+
+
+def sse_core_wsgi_app() -> Any:
+    """The standard endpoints, written with the project's own WSGI adapter."""
+    from sse_core import Event
+    from sse_core.wsgi import EventStreamResponse, last_event_id
+
+    def plain(start_response: Any, status: str, body: bytes) -> List[bytes]:
+        headers = [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+        start_response(status, headers)
+        return [body]
+
+    def app(environ: Any, start_response: Any) -> Any:
+        path = environ["PATH_INFO"]
+        if path == "/numbers":
+            start = int(last_event_id(environ) or 0)
+            events = [
+                Event(f"n{i}", id=str(i), retry=50 if i == start + 1 else None)
+                for i in range(start + 1, start + 4)
+            ]
+            return EventStreamResponse(events)(environ, start_response)
+        if path == "/nocontent":
+            return plain(start_response, "204 No Content", b"")
+        if path == "/plain":
+            return plain(start_response, "200 OK", b"not a stream")
+        if path == "/echo" and environ["REQUEST_METHOD"] == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length).decode()
+            kind = environ.get("HTTP_X_KIND", "message")
+            return EventStreamResponse([Event(body, event=kind)])(environ, start_response)
+        return plain(start_response, "404 Not Found", b"")
+
+    return app
+
+
+@contextlib.contextmanager
+def sse_core_asgi_server() -> Iterator[str]:
+    with uvicorn_server(sse_core_asgi_app()) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def sse_core_wsgi_server() -> Iterator[str]:
+    from ._servers import wsgiref_server
+
+    with wsgiref_server(sse_core_wsgi_app()) as running:
+        yield running.url
+
+
 STREAM_SERVERS: Dict[str, Callable[[], contextlib.AbstractContextManager[str]]] = {
     "raw-socket": raw_standard_server,
     "sse-starlette": sse_starlette_server,
+    "sse_core-asgi": sse_core_asgi_server,
+    "sse_core-wsgi": sse_core_wsgi_server,
 }
