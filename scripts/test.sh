@@ -7,6 +7,8 @@
 # (at import time too, not only inside tests) fail loudly.  Arguments
 # go to pytest, e.g. `bash scripts/test.sh -k decoder -x`.
 #
+# EXTRAS picks the extras to install (default: test; test-core installs only
+# what the core's tests need, for interpreters where the rest does not build).
 # With COVERAGE=1 in the environment it also measures branch coverage of
 # sse_core/ and fails if it is under 100% ([tool.coverage] in pyproject.toml).
 set -euo pipefail
@@ -17,7 +19,7 @@ venv=".venv/$tag"
 if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[${EXTRAS:-test}]"
 if [ -n "${COVERAGE:-}" ]; then
     "$venv/bin/python" -m coverage erase
     "$venv/bin/python" -bb -W error -m coverage run -m pytest "$@"
