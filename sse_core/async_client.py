@@ -40,6 +40,7 @@ from ._client_http import (
     proxy_for,
     split_url,
 )
+from ._client_views import _EventSourceViews
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder
 from ._events import Event
 from ._reconnect import (
@@ -182,7 +183,7 @@ class _Body:
         return line
 
 
-class AsyncEventSource:
+class AsyncEventSource(_EventSourceViews):
     """An asyncio EventSource: ``async for`` over its events, across reconnections.
 
     ::
@@ -241,8 +242,7 @@ class AsyncEventSource:
         self._wake: Optional[asyncio.Event] = None
         self._writer: Optional[asyncio.StreamWriter] = None
         self._events: Optional[AsyncIterator[Event]] = None
-        # While the events of one chunk are handed out: the ID as of the last.
-        self._delivered_id: Optional[str] = None
+        self._delivered_id = None
 
     @property
     def url(self) -> str:
@@ -253,27 +253,6 @@ class AsyncEventSource:
     def ready_state(self) -> ReadyState:
         """CONNECTING, OPEN or CLOSED, as a browser's ``readyState``."""
         return ReadyState.CLOSED if self._closing else self._machine.ready_state
-
-    @property
-    def last_event_id(self) -> str:
-        """The last event ID as of the last event iterated (or given).
-
-        Events a chunk completed but the loop has not reached yet do not count,
-        so a loop that stops early can resume from here without a gap.
-        """
-        if self._delivered_id is not None:
-            return self._delivered_id
-        return self._machine.last_event_id
-
-    @property
-    def status(self) -> Optional[int]:
-        """The status code of the last response, or None before one."""
-        return self._machine.status
-
-    @property
-    def machine(self) -> EventSourceState:
-        """The sans-IO state machine this client drives."""
-        return self._machine
 
     def __aiter__(self) -> AsyncIterator[Event]:
         if self._events is None:

@@ -28,6 +28,7 @@ from ._client_http import (
     proxy_for,
     split_url,
 )
+from ._client_views import _EventSourceViews
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder
 from ._events import Event
 from ._reconnect import (
@@ -83,7 +84,7 @@ def iter_events(
     decoder.close()
 
 
-class EventSource:
+class EventSource(_EventSourceViews):
     """A blocking EventSource: iterate it to get events, across reconnections.
 
     ::
@@ -166,8 +167,7 @@ class EventSource:
         self._sock: Optional[socket.socket] = None
         self._response: Optional[http.client.HTTPResponse] = None
         self._events: Optional[Iterator[Event]] = None
-        # While the events of one chunk are handed out: the ID as of the last.
-        self._delivered_id: Optional[str] = None
+        self._delivered_id = None
 
     # -- state -----------------------------------------------------------------------
 
@@ -182,27 +182,6 @@ class EventSource:
         if self._closing.is_set():
             return ReadyState.CLOSED
         return self._machine.ready_state
-
-    @property
-    def last_event_id(self) -> str:
-        """The last event ID as of the last event iterated (or given).
-
-        Events a chunk completed but the loop has not reached yet do not count,
-        so a loop that stops early can resume from here without a gap.
-        """
-        if self._delivered_id is not None:
-            return self._delivered_id
-        return self._machine.last_event_id
-
-    @property
-    def status(self) -> Optional[int]:
-        """The status code of the last response, or None before one."""
-        return self._machine.status
-
-    @property
-    def machine(self) -> EventSourceState:
-        """The sans-IO state machine this client drives."""
-        return self._machine
 
     # -- iteration ---------------------------------------------------------------------
 
