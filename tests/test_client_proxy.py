@@ -17,6 +17,7 @@ from typing import Any, Iterator, List, Tuple
 import pytest
 
 from sse_core import Event, ReconnectLimitError, ReconnectPolicy
+from sse_core._client_http import check_tunnel_answer, connect_request
 
 from .client_runner import CLIENT_KINDS, collect
 from .sse_servers import RawServer, Request, end_chunks, read_request, send_chunk, send_head
@@ -168,3 +169,31 @@ def test_a_refused_tunnel_is_a_network_error(kind: str, clean_env: pytest.Monkey
     assert isinstance(outcome.error, ReconnectLimitError)
     assert "407" in str(outcome.error.__cause__)
     assert [r.method for r in proxy.requests] == ["CONNECT"]
+
+
+def test_a_proxy_answer_that_is_not_http_is_a_network_error(
+    kind: str, clean_env: pytest.MonkeyPatch
+) -> None:
+    def garble(conn: Any, request: Request, index: int) -> None:
+        conn.sendall(b"SSH-2.0-OpenSSH\r\n\r\n")
+
+    with RawServer(garble) as proxy:
+        clean_env.setenv("https_proxy", proxy.url(""))
+        outcome = collect(
+            kind, "https://127.0.0.1:9/", policy=ReconnectPolicy(max_attempts=0, jitter=0)
+        )
+    assert isinstance(outcome.error, ReconnectLimitError)
+    assert "bad answer from the proxy" in str(outcome.error.__cause__)
+
+
+def test_connect_request_and_tunnel_answer_helpers() -> None:
+    assert connect_request("::1", 8443, "Basic dTpw") == (
+        b"CONNECT [::1]:8443 HTTP/1.1\r\nHost: [::1]:8443\r\n"
+        b"Proxy-Authorization: Basic dTpw\r\n\r\n"
+    )
+    assert connect_request("h", 443, None) == b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n"
+    check_tunnel_answer(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    with pytest.raises(ConnectionError, match="refused the tunnel: 407"):
+        check_tunnel_answer(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
+    with pytest.raises(ConnectionError, match="bad answer"):
+        check_tunnel_answer(b"HTTP/1.1 20 OK\r\n\r\n")

@@ -170,6 +170,23 @@ def test_200_event_stream_opens() -> None:
     assert m.status == 200
 
 
+def test_response_headers_may_be_a_mapping_or_none() -> None:
+    m = machine_in(State.CONNECTING)
+    assert isinstance(m.receive_response(200, {"CONTENT-TYPE": "text/event-stream"}), Open)
+    m = machine_in(State.CONNECTING)
+    action = m.receive_response(200, None)
+    assert isinstance(action, Stop)
+    assert isinstance(action.error, ResponseError)
+    assert action.error.content_type is None
+    assert m.ready_state is ReadyState.CLOSED
+
+
+def test_states_and_inputs_repr_as_their_qualified_names() -> None:
+    assert [repr(s) for s in State] == [f"State.{s.name}" for s in State]
+    assert repr(Input.DELAY_ELAPSED) == "Input.DELAY_ELAPSED"
+    assert repr(State.WAITING) == "State.WAITING"
+
+
 def test_204_stops_without_error() -> None:
     m = machine_in(State.CONNECTING)
     assert m.receive_response(204, []) == Stop(204, None)
@@ -292,6 +309,11 @@ def test_user_headers_win_except_last_event_id() -> None:
     assert headers == [("accept", "*/*"), ("Cache-Control", "no-cache"), ("Last-Event-ID", "new")]
 
 
+def test_user_accept_and_cache_control_are_kept() -> None:
+    headers = request_headers([("Cache-Control", "max-age=0"), ("ACCEPT", "*/*")], "")
+    assert headers == [("Cache-Control", "max-age=0"), ("ACCEPT", "*/*")]
+
+
 def test_event_too_large_fails_for_good() -> None:
     m = machine_in(State.IDLE, max_event_size=8)
     m.connect()
@@ -397,6 +419,20 @@ def test_max_attempts_counts_clean_ends_without_events() -> None:
     assert isinstance(stop, Stop)
     assert isinstance(stop.error, ReconnectLimitError)
     assert stop.error.__cause__ is None
+
+
+def test_bytes_that_complete_no_event_do_not_reset_the_attempts() -> None:
+    m = EventSourceState(URL, policy=policy(max_attempts=1))
+    m.connect()
+    m.receive_response(200, SSE)
+    assert m.receive_data(b": keep-alive\nretry: 50\ndata: half") == []
+    assert m.stream_ended() == Wait(0.05, None)
+    m.delay_elapsed()
+    m.receive_response(200, SSE)
+    assert m.receive_data(b": keep-alive\n") == []
+    stop = m.stream_ended()
+    assert isinstance(stop, Stop)
+    assert isinstance(stop.error, ReconnectLimitError)
 
 
 def test_max_elapsed_bounds_a_streak() -> None:
