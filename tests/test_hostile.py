@@ -489,19 +489,17 @@ def test_worst_case_peak_is_a_few_copies_of_the_limit(char: str, width: int) -> 
 @pytest.mark.parametrize(
     "stream",
     [
-        # The third data line breaks the limit; fed whole, the retry line
-        # after it still sets retry.
+        # The third data line breaks the limit; the retry line after it must
+        # not count, even in the same chunk.
         b"data: abcdefg\ndata: abcdefg\ndata: abc\nretry: 77\n",
-        # Fed whole, the dispatch sets the last event ID before it finds the
-        # data too large.
+        # The failing event's id must not become the last event ID.
         b"id: 9\ndata: abcdefghij\ndata: abcdefgh\n\n",
     ],
     ids=["retry after the failure", "id of the failing event"],
 )
 def test_state_after_a_limit_error_does_not_depend_on_chunking(stream: bytes) -> None:
-    # After a data-size error, lines of the same chunk past the failure point
-    # can still update retry and last_event_id, so their values depend on
-    # where the chunks were cut.  The events and the error do not.
+    # Lines past the failure point, even in the same chunk, change nothing:
+    # retry and last_event_id are the same however the stream was cut.
     def state(chunks: List[bytes]) -> Tuple[str, Optional[int]]:
         decoder = Decoder(max_event_size=16)
         _, error = feed_until_error(decoder, chunks)
