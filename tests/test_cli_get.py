@@ -104,18 +104,19 @@ def test_ctrl_c_exits_130_without_traceback() -> None:
         conn.sendall(b"data: ready\n\n")
         server.wait_closed(conn)
 
-    with RawServer(handler) as server:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sse_core", "get", server.url("/")],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    with RawServer(handler) as server, subprocess.Popen(
+        [sys.executable, "-m", "sse_core", "get", server.url("/")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        # The with block closes the pipes however the test ends, so a failure
+        # here cannot leave a ResourceWarning for a later test.
         try:
             assert process.stdout is not None
             assert process.stdout.readline() == "[message]\n"  # connected and streaming
             process.send_signal(signal.SIGINT)
-            _, stderr = process.communicate(timeout=20)
+            _, stderr = process.communicate(timeout=30)
         finally:
             if process.poll() is None:
                 process.kill()
