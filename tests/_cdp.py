@@ -23,6 +23,8 @@ import urllib.request
 from typing import Any, Dict, Iterator, Optional
 from urllib.parse import urlsplit
 
+from ._servers import stop_process
+
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -196,11 +198,6 @@ def chromium(url: str, timeout: float = 60.0) -> Iterator[DevTools]:
     finally:
         if session is not None:
             session.close()
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_process(process)
         log.close()
         shutil.rmtree(profile, ignore_errors=True)

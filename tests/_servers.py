@@ -175,6 +175,16 @@ def _python_env(**extra: str) -> Dict[str, str]:
     return env
 
 
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """Ask ``process`` to stop, and kill it if it has not within 10 s."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 @contextlib.contextmanager
 def subprocess_server(argv: List[str], port: int, **env: str) -> Iterator[Running]:
     """Run ``argv`` (a server listening on ``port``) until the block ends."""
@@ -189,12 +199,7 @@ def subprocess_server(argv: List[str], port: int, **env: str) -> Iterator[Runnin
         wait_for_port(port, process=process)
         yield Running(port)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_process(process)
         assert process.stdout is not None
         process.stdout.close()
 

@@ -13,7 +13,7 @@ import pytest
 
 from ._cdp import chromium
 from ._clients import read_stream, read_with_httpx_sse
-from ._servers import ROOT, Running, free_port, wait_for_port, wait_until
+from ._servers import ROOT, Running, free_port, stop_process, wait_for_port, wait_until
 
 SERVERS = ["wsgi", "asgi"]
 
@@ -30,12 +30,7 @@ def demo(server: str, port: int, interval: float = 0.1) -> Iterator[Running]:
         wait_for_port(port, process=process)
         yield Running(port)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_process(process)
         assert process.stdout is not None
         banner = process.stdout.read().decode()
         process.stdout.close()
