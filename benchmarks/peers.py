@@ -107,6 +107,15 @@ def _sse_core() -> Decode:
     return decode
 
 
+def _sse_core_iter() -> Decode:
+    from sse_core import Decoder
+
+    def decode(chunks: Sequence[bytes]) -> List[EventTriple]:
+        return [(event.event, event.data, event.id) for event in Decoder().iter_events(chunks)]
+
+    return decode
+
+
 def _limit() -> Decode:
     def decode(chunks: Sequence[bytes]) -> List[EventTriple]:
         # NOT A PARSER: join, cut at blank lines (CRLF ones if the stream
@@ -330,6 +339,13 @@ def _requests_sse() -> Decode:
 DECODERS: Tuple[Peer, ...] = (
     Peer(
         "sse_core", "sse-core", "Decoder().feed() per chunk, then close()", _sse_core, is_ours=True
+    ),
+    Peer(
+        "sse_core iter",
+        "sse-core",
+        "Decoder().iter_events(<chunks>), the same decoder looping over the chunks itself",
+        _sse_core_iter,
+        is_ours=True,
     ),
     Peer(
         "httpx-sse",

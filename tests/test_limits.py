@@ -24,7 +24,7 @@ from sse_core import (
     TextDecoder,
 )
 
-from .helpers import EventTuple, as_tuples, chunkings, feed_until_error
+from .helpers import EventTuple, as_tuples, chunkings, feed_until_error, iter_until_error
 from .memory import measure_peak, requires_tracemalloc
 
 LIMIT = 16
@@ -36,6 +36,9 @@ def msg(data: str, id: str = "") -> Event:
 
 def outcome(chunks: List[bytes], limit: Optional[int] = LIMIT) -> Tuple[List[EventTuple], bool]:
     events, error = feed_until_error(Decoder(max_event_size=limit), chunks)
+    by_iter = iter_until_error(Decoder(max_event_size=limit), chunks)
+    assert by_iter[0] == events
+    assert type(by_iter[1]) is type(error)
     if error is not None:
         assert error.limit == limit
     return as_tuples(events), error is not None

@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from sse_core import Decoder, Event, encode, encode_batch, encode_comment
 
-from .helpers import as_tuples, feed_until_error, run_decoder, run_text_decoder, split_at
+from .helpers import (
+    as_tuples,
+    feed_until_error,
+    iter_until_error,
+    run_decoder,
+    run_text_decoder,
+    split_at,
+)
 from .reference import reference_decode
 
 # Keep the whole file well under a minute on CPython, across 3.8 to 3.13.
@@ -210,6 +217,9 @@ def test_limit_outcome_is_independent_of_chunking(chunks: List[bytes], limit: in
     stream = b"".join(chunks)
     whole = feed_until_error(Decoder(max_event_size=limit), [stream])
     split = feed_until_error(Decoder(max_event_size=limit), chunks)
+    by_iter = iter_until_error(Decoder(max_event_size=limit), chunks)
+    assert by_iter[0] == split[0]
+    assert (by_iter[1] is None) == (split[1] is None)
     assert split[0] == whole[0]
     assert (split[1] is None) == (whole[1] is None)
     if whole[1] is None:
