@@ -181,6 +181,18 @@ def test_limit_of_one() -> None:
         decoder.feed(b"da")
 
 
+@pytest.mark.parametrize("cut", [1, 2])
+def test_a_byte_order_mark_held_back_does_not_count_against_the_limit(cut: int) -> None:
+    # The start of a BOM waits in the line buffer until its end arrives; it is
+    # not part of any line, so even a limit of one byte lets it through.
+    stream = b"\xef\xbb\xbfa\n\n"
+    assert outcome([stream[:cut], stream[cut:]], limit=1) == ([], False)
+    assert outcome([stream[:cut], stream[cut:3], b"data:x\n\n"], limit=6) == (
+        [("x", "message", "", None)],
+        False,
+    )
+
+
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "10", True, b"1"])
 def test_invalid_limits_raise_value_error(bad: object) -> None:
     with pytest.raises(ValueError):
