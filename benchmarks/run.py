@@ -386,7 +386,7 @@ def section_decode(
     heading(f"Decoding (MB = 10^6 bytes; best of up to {settings.repeat} passes)")
     print(
         "ratio: speed / speed of the fastest peer whose events are correct on that cell"
-        " (sse_core and the limit baseline are not peers)."
+        " (sse_core and the limit and floor baselines are not peers)."
     )
     records: List[Dict[str, Any]] = []
     for name in settings.workloads:
@@ -712,7 +712,7 @@ def section_targets(
             r
             for r in cell_records
             if r["library"] not in ours_names
-            and r["library"] != "limit"
+            and r["library"] not in ("limit", "floor")
             and r["status"] == "ok"
             and r["seconds"]
         ]
