@@ -398,26 +398,36 @@ class _DecoderBase:
                             # "If the line starts with a U+003A COLON character
                             # (:) Ignore the line."
                             continue
-                        # The first byte spares most lines a comparison.
+                        # The first byte spares most lines a comparison.  The
+                        # commonest fields, spelled the common way, skip the
+                        # general rules below; they do what those would do.
                         if first == 105 and line[:4] == b"id: ":  # "i"
-                            field = b"id"
                             value = line[4:]
-                        elif first == 101 and line[:7] == b"event: ":  # "e"
-                            field = b"event"
-                            value = line[7:]
-                        else:
-                            # "If the line contains a U+003A COLON character (:)
-                            # Collect the characters on the line before the
-                            # first U+003A COLON character (:), and let field
-                            # be that string. Collect the characters on the line
-                            # after the first U+003A COLON character (:), and
-                            # let value be that string. If value starts with a
-                            # U+0020 SPACE character, remove it from value."
-                            # Otherwise the whole line is the field name and
-                            # the value is empty.
-                            field, _, value = line.partition(b":")
-                            if value[:1] == b" ":
-                                value = value[1:]
+                            if 0 in value:  # NUL: the field is ignored
+                                continue
+                            self._id_buffer = value.decode("utf-8", "replace")
+                            if state == 1:
+                                buffer.append(single)
+                            state = 2
+                            continue
+                        if first == 101 and line[:7] == b"event: ":  # "e"
+                            self._event_type = line[7:].decode("utf-8", "replace")
+                            if state == 1:
+                                buffer.append(single)
+                            state = 2
+                            continue
+                        # "If the line contains a U+003A COLON character (:)
+                        # Collect the characters on the line before the
+                        # first U+003A COLON character (:), and let field
+                        # be that string. Collect the characters on the line
+                        # after the first U+003A COLON character (:), and
+                        # let value be that string. If value starts with a
+                        # U+0020 SPACE character, remove it from value."
+                        # Otherwise the whole line is the field name and
+                        # the value is empty.
+                        field, _, value = line.partition(b":")
+                        if value[:1] == b" ":
+                            value = value[1:]
                         if field != b"data":
                             if field == b"id":
                                 # "If the field value does not contain U+0000
