@@ -198,6 +198,19 @@ def test_round_trip_stream(batch: List[Event], data: st.DataObject) -> None:
     assert result.truncated is False
 
 
+# Batches whose events share a shape take encode_batch's whole-batch paths.
+plain_events = st.builds(Event, data=data_text)
+typed_events = st.builds(
+    Event, data=data_text, event=line_safe.filter(lambda kind: kind != "message"), id=id_safe
+)
+
+
+@FAST
+@given(st.one_of(st.lists(plain_events, max_size=12), st.lists(typed_events, max_size=12)))
+def test_batch_of_one_shape_equals_concatenated_encode(batch: List[Event]) -> None:
+    assert encode_batch(batch) == b"".join(map(encode, batch))
+
+
 @SLOW
 @given(st.lists(st.one_of(events, st.text(alphabet=no_surrogates, max_size=20)), max_size=8))
 def test_comments_between_events_change_nothing(items: List[object]) -> None:
