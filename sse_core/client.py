@@ -79,9 +79,7 @@ def iter_events(
         RemoteProtocolError: the stream broke ``max_event_size``.
     """
     decoder = Decoder(max_event_size=max_event_size, last_event_id=last_event_id)
-    for chunk in chunks:
-        yield from decoder.feed(chunk)
-    decoder.close()
+    yield from decoder.iter_events(chunks)
 
 
 class EventSource(_EventSourceViews):
