@@ -306,15 +306,30 @@ class _DecoderBase:
         limit = self._limit
         events: List[Event] = []
         append = events.append
-        if (
-            _CR not in data
-            and len(data) <= limit
-            and (len(data) < _LONG_LINE or data.find(b"\n") < _LONG_LINE)
-        ):
-            # The common case: LF line endings, short lines, within the limit.
-            lines = data.split(b"\n")
-            deferred: Optional[RemoteProtocolError] = None
-            big = False
+        deferred: Optional[RemoteProtocolError] = None
+        big = False
+        if len(data) <= limit and (len(data) < _LONG_LINE or data.find(b"\n") < _LONG_LINE):
+            # The common case: short lines, within the limit.
+            if _CR not in data:
+                lines = data.split(b"\n")
+            else:
+                # "Lines must be separated by either a U+000D CARRIAGE RETURN
+                # U+000A LINE FEED (CRLF) character pair, a single U+000A LINE
+                # FEED (LF) character, or a single U+000D CARRIAGE RETURN (CR)
+                # character."  CRLF throughout is common and needs no
+                # normalising copy, unless a lone CR or LF hides in a line.
+                lines = data.split(b"\r\n")
+                if len(lines) << 4 <= len(data):
+                    # A join and two memchr scans cost several times less than
+                    # two bytes.count, but the join takes 80 bytes per line
+                    # while it runs: so only for lines of 16 bytes or more.
+                    joined = b"".join(lines)
+                    crlf_only = _CR not in joined and _LF not in joined
+                else:
+                    pairs = len(lines) - 1
+                    crlf_only = data.count(_CR) == pairs and data.count(_LF) == pairs
+                if not crlf_only:
+                    lines, deferred, big = self._split_special(data)
         else:
             lines, deferred, big = self._split_special(data)
         rest = lines.pop()  # after the last line ending: an incomplete line
@@ -530,7 +545,8 @@ class _DecoderBase:
     def _split_special(
         self, data: bytes
     ) -> Tuple[List[bytes], Optional[RemoteProtocolError], bool]:
-        """Split a chunk with CRs, long lines or more than the limit into lines.
+        """Split a chunk with a lone CR or LF among CRLFs, long lines or more
+        than the limit into lines.
 
         Returns:
             The lines as from ``bytes.split`` (the incomplete one last), an error
@@ -539,24 +555,7 @@ class _DecoderBase:
         """
         limit = self._limit
         if _CR in data:
-            # "Lines must be separated by either a U+000D CARRIAGE RETURN U+000A
-            # LINE FEED (CRLF) character pair, a single U+000A LINE FEED (LF)
-            # character, or a single U+000D CARRIAGE RETURN (CR) character."
-            if len(data) <= limit and data.find(b"\r") < _LONG_LINE:
-                # CRLF throughout is common and needs no normalising copy.
-                lines = data.split(b"\r\n")
-                # Unless a lone CR or LF hides in a line.  A join and two memchr
-                # scans cost several times less than two bytes.count, but the
-                # join takes 80 bytes per line while it runs: so only for lines
-                # of 16 bytes or more on average.
-                if len(lines) << 4 <= len(data):
-                    joined = b"".join(lines)
-                    if _CR not in joined and _LF not in joined:
-                        return lines, None, False
-                else:
-                    pairs = len(lines) - 1
-                    if data.count(_CR) == pairs and data.count(_LF) == pairs:
-                        return lines, None, False
+            # The three line endings are equivalent: make them all LF.
             if data[-1] == _CR:
                 # The next chunk may start with the LF of this CRLF.
                 self._skip_lf = self._special = True
