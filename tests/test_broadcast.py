@@ -159,7 +159,12 @@ def test_async_subscription_ends_when_the_broadcaster_closes() -> None:
     async def main() -> List[Event]:
         got: List[Event] = []
         subscription = hub.subscribe()
-        closer = threading.Timer(0.05, lambda: (hub.publish("last"), hub.close()))
+
+        def publish_and_close() -> None:
+            hub.publish("last")
+            hub.close()
+
+        closer = threading.Timer(0.05, publish_and_close)
         closer.start()
         try:
             async for event in subscription:

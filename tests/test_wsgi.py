@@ -217,7 +217,9 @@ def test_bad_arguments_are_refused(kwargs: Any, error: type) -> None:
         wsgi.EventStreamResponse(42)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("kwargs", [{"heartbeat": 0}, {"heartbeat": -1.0}, {"retry": -1}, {"retry": 1.5}])
+@pytest.mark.parametrize(
+    "kwargs", [{"heartbeat": 0}, {"heartbeat": -1.0}, {"retry": -1}, {"retry": 1.5}]
+)
 def test_stream_body_refuses_bad_arguments(kwargs: Any) -> None:
     with pytest.raises(ValueError):
         wsgi.StreamBody(["x"], **kwargs)
