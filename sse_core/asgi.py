@@ -375,7 +375,11 @@ async def handle_connection(
     complete = False  # the whole response was handed to the kernel's buffers
     try:
         try:
+            # The reader's own limit (64 KiB unless start_server was given
+            # another) bounds what is buffered; this bounds what is accepted.
             head = await reader.readuntil(b"\r\n\r\n")
+            if len(head) > MAX_REQUEST_HEAD:
+                raise ValueError("request head too large")
             method, target, http_version, headers = _parse_head(head[:-4])
             length = 0
             for name, value in headers:

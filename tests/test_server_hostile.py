@@ -617,3 +617,27 @@ def test_hostile_last_event_id_through_real_servers(kind: str) -> None:
     assert len(outcomes) == len(RAW_LINES)
     if os.environ.get("SSE_PRINT_OUTCOMES"):
         print(kind, outcomes)
+
+
+def test_raw_helper_refuses_a_head_over_its_limit_whatever_the_reader_allows() -> None:
+    probe = Probe()
+    app = asgi.EventStreamResponse(probe.echo, heartbeat=None)
+
+    async def main() -> bytes:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await asgi.handle_connection(app, reader, writer)
+
+        server = await asyncio.start_server(handler, "127.0.0.1", 0, limit=4 << 20)
+        try:
+            port = server.sockets[0].getsockname()[1]
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(_request(extra=b"Last-Event-ID: " + b"7" * 1_000_000 + b"\r\n"))
+            reply = await reader.read()
+            writer.close()
+            return reply
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    assert asyncio.run(asyncio.wait_for(main(), 10)).startswith(b"HTTP/1.1 400 ")
+    assert probe.started == 0
