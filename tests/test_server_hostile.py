@@ -70,6 +70,12 @@ def _kernel_send_buffer_max() -> int:
 
 
 def _fd_count() -> int:
+    """Open file descriptors of this process (servers included).
+
+    Tests wait for the count to come back to at most what it was: an
+    unrelated descriptor closed meanwhile (a garbage-collected socket of an
+    earlier test) must not fail them, and a leaked one still does.
+    """
     return len(os.listdir("/proc/self/fd"))
 
 
@@ -288,10 +294,10 @@ def test_asgi_client_that_never_reads_is_bounded_then_dropped(
                 # The raw helper aborts the unfinished response, so the
                 # connection is released; uvicorn keeps it (and its buffers)
                 # until the client reads or leaves.
-                wait_until(lambda: _fd_count() == fds + 1, what="the server's socket to close")
+                wait_until(lambda: _fd_count() <= fds + 1, what="the server's socket to close")
             time.sleep(0.2)
             assert probe.pulled == pulled
-        wait_until(lambda: _fd_count() == fds, what="every socket to close")
+        wait_until(lambda: _fd_count() <= fds, what="every socket to close")
     assert probe.started == 1
     ours = [m for m in _problems(caplog) if "sse_core" in m]
     assert ours == [
@@ -373,7 +379,7 @@ def test_raw_helper_resets_a_complete_response_the_client_never_takes(
             client.sendall(_request())
             wait_until(lambda: sent == [True], what="the response to be handed over")
             wait_until(lambda: server.run_in_loop(_task_count()) == tasks, what="tasks to end")
-            wait_until(lambda: _fd_count() == fds + 1, what="the server's socket to close")
+            wait_until(lambda: _fd_count() <= fds + 1, what="the server's socket to close")
             got = _read_all(client)
     assert got.startswith(b"HTTP/1.1 200 OK\r\n")
     assert len(got) < len(body)
@@ -404,7 +410,7 @@ def test_asgi_client_leaving_mid_event_closes_the_source(
                 client.shutdown(socket.SHUT_WR)
         wait_until(lambda: probe.finished == 1, what="the source's finally")
         wait_until(lambda: server.run_in_loop(_task_count()) == tasks, what="tasks to end")
-        wait_until(lambda: _fd_count() == fds, what="the server's socket to close")
+        wait_until(lambda: _fd_count() <= fds, what="the server's socket to close")
     assert probe.started == 1
     assert _problems(caplog) == []
 
@@ -433,7 +439,7 @@ def test_wsgi_client_leaving_mid_event_closes_the_source(
                 client.shutdown(socket.SHUT_WR)
         wait_until(lambda: probe.finished == 1, what="the source's finally")
         wait_until(lambda: threading.active_count() <= threads, what="the handler thread")
-        wait_until(lambda: _fd_count() == fds, what="the server's socket to close")
+        wait_until(lambda: _fd_count() <= fds, what="the server's socket to close")
     assert probe.started == 1
     assert _problems(caplog) == []
     assert "Traceback" not in capsys.readouterr().err
@@ -465,8 +471,8 @@ def test_asgi_10000_connect_disconnect_cycles_leak_nothing(
         _cycles(server.port, CYCLES)
         wait_until(lambda: probe.finished == CYCLES, what="every source's finally")
         wait_until(lambda: server.run_in_loop(_task_count()) == tasks, what="tasks to end")
-        wait_until(lambda: _fd_count() == fds, what="every socket to close")
-        assert threading.active_count() == threads
+        wait_until(lambda: _fd_count() <= fds, what="every socket to close")
+        assert threading.active_count() <= threads
     assert probe.started == CYCLES
     assert _problems(caplog) == []
 
@@ -484,8 +490,8 @@ def test_wsgi_10000_connect_disconnect_cycles_leak_nothing(
         fds = _fd_count()
         _cycles(server.port, CYCLES)
         wait_until(lambda: probe.finished == CYCLES, what="every source's finally")
-        wait_until(lambda: threading.active_count() == threads, what="handler threads to end")
-        wait_until(lambda: _fd_count() == fds, what="every socket to close")
+        wait_until(lambda: threading.active_count() <= threads, what="handler threads to end")
+        wait_until(lambda: _fd_count() <= fds, what="every socket to close")
     assert probe.started == CYCLES
     assert _problems(caplog) == []
     assert "Traceback" not in capsys.readouterr().err
