@@ -129,44 +129,45 @@ def _limit() -> Decode:
     return decode
 
 
+class Floor:
+    """The least an incremental decoder does per chunk and per event: NOT A
+    PARSER (one field name assumed, no limits, no CR).  Per chunk: join the
+    held line, split on LF; per line, cut a 6-byte field name; per blank line,
+    one event object (sse_core's Event, made the cheapest way) with its data
+    decoded once.  A bound for designs called once per chunk."""
+
+    def __init__(self) -> None:
+        from sse_core import Event
+
+        self.event_class = Event
+        self.tail = bytearray()
+        self.lines: List[bytes] = []
+
+    def feed(self, data: bytes) -> List[Any]:
+        tail = self.tail
+        if 10 not in data:
+            tail += data
+            return []
+        if tail:
+            data = b"".join((tail, data))
+            tail.clear()
+        pieces = data.split(b"\n")
+        tail += pieces.pop()
+        out: List[Any] = []
+        held = self.lines
+        event_class = self.event_class
+        for line in pieces:
+            if line:
+                held.append(line[6:])
+            elif held:
+                text = b"\n".join(held).decode("utf-8", "replace")
+                out.append(tuple.__new__(event_class, (text, "message", "", None)))
+                held = []
+        self.lines = held
+        return out
+
+
 def _floor() -> Decode:
-    from sse_core import Event
-
-    make_event = tuple.__new__
-
-    class Floor:
-        """The least an incremental decoder does per chunk and per event: NOT A
-        PARSER (one field name assumed, no limits, no CR).  Per chunk: join the
-        held line, split on LF; per line, cut a 6-byte field name; per blank
-        line, one event object (sse_core's Event, made the cheapest way) with
-        its data decoded once.  A bound for designs called once per chunk."""
-
-        def __init__(self) -> None:
-            self.tail = bytearray()
-            self.lines: List[bytes] = []
-
-        def feed(self, data: bytes) -> List[Event]:
-            tail = self.tail
-            if 10 not in data:
-                tail += data
-                return []
-            if tail:
-                data = b"".join((tail, data))
-                tail.clear()
-            pieces = data.split(b"\n")
-            tail += pieces.pop()
-            out: List[Event] = []
-            held = self.lines
-            for line in pieces:
-                if line:
-                    held.append(line[6:])
-                elif held:
-                    text = b"\n".join(held).decode("utf-8", "replace")
-                    out.append(make_event(Event, (text, "message", "", None)))
-                    held = []
-            self.lines = held
-            return out
-
     def decode(chunks: Sequence[bytes]) -> List[EventTriple]:
         floor = Floor()
         out: List[EventTriple] = []

@@ -220,7 +220,8 @@ class _DecoderBase:
 
         Raises:
             RemoteProtocolError: as :meth:`feed` and :meth:`close`, once the
-                events before the offending one have been yielded.
+                events before the offending one have been yielded, and
+                before another chunk is taken.
             LocalProtocolError: the decoder was closed.
             TypeError: a chunk is not bytes-like.
         """
@@ -236,6 +237,10 @@ class _DecoderBase:
                     self._fail(self._line_too_long(), [])  # raises
             else:
                 yield from feed(chunk)
+                if self._error is not None:
+                    # The chunk broke a limit after its events: raise now, not
+                    # after taking another chunk (a read that may never return).
+                    self._refuse()
         self.close()
 
     # -- internals -------------------------------------------------------

@@ -79,3 +79,23 @@ def test_bad_option_is_refused() -> None:
     )
     assert completed.returncode != 0
     assert "unknown workload" in completed.stderr
+
+
+def test_per_call_script_runs() -> None:
+    completed = subprocess.run(
+        [sys.executable, "benchmarks/per_call.py", "--number", "50", "--repeat", "1"],
+        cwd=str(ROOT),
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    rows = completed.stdout.splitlines()[2:]
+    assert len(rows) == 4
+    # Columns end "<sse_core ns> <floor ns or -> <size> B"; the floor cannot
+    # decode multi-line events.
+    cells = [row.split()[-4:-2] for row in rows]
+    assert all(ours.isdigit() for ours, _ in cells)
+    assert [floor.isdigit() for _, floor in cells] == [True, True, True, False]

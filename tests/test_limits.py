@@ -11,7 +11,7 @@ decoder stays failed.  The outcome does not depend on the chunking.
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -116,6 +116,22 @@ def test_error_comes_from_the_next_call_after_the_events() -> None:
     assert info.value.limit == LIMIT
     assert info.value.error_status_hint == 413
     assert isinstance(info.value, SSEError)
+
+
+def test_iter_events_raises_after_the_events_without_taking_another_chunk() -> None:
+    taken = []
+
+    def body() -> Iterator[bytes]:
+        for chunk in (b"data: a\n\ndata: " + b"x" * 20 + b"\n\n", b"data: never\n\n"):
+            taken.append(chunk)
+            yield chunk
+
+    events = Decoder(max_event_size=LIMIT).iter_events(body())
+    assert next(events) == msg("a")
+    with pytest.raises(RemoteProtocolError) as info:
+        next(events)
+    assert info.value.limit == LIMIT
+    assert len(taken) == 1  # a silent server's next chunk is never waited for
 
 
 def test_pending_error_is_raised_by_close() -> None:
