@@ -80,7 +80,12 @@ def iter_events(
     """
     decoder = Decoder(max_event_size=max_event_size, last_event_id=last_event_id)
     for chunk in chunks:
-        yield from decoder.feed(chunk)
+        events = decoder.feed(chunk)
+        if events:
+            yield from events
+            # A limit broken after these events raises now, not at the next
+            # chunk, which a silent server may never send.
+            decoder.feed(b"")
     decoder.close()
 
 
@@ -289,6 +294,11 @@ class EventSource(_EventSourceViews):
                     if self._closing.is_set():
                         return machine.close()
                 self._delivered_id = None
+                if events:
+                    # A chunk that completed events and then broke
+                    # max_event_size keeps the error for the next feed: ask
+                    # for it now, not after a read that may never return.
+                    machine.receive_data(b"")
         except Exception as error:
             if self._closing.is_set():
                 return machine.close()
