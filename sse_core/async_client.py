@@ -436,9 +436,9 @@ class AsyncEventSource(_EventSourceViews):
         """HTTPS through a proxy: ``CONNECT`` on a plain socket, then TLS over it."""
         _, proxy_host, proxy_port, _ = split_url(proxy)
         loop = asyncio.get_running_loop()
+        # getaddrinfo raises socket.gaierror (an OSError) rather than
+        # returning no address.
         infos = await loop.getaddrinfo(proxy_host, proxy_port, type=socket.SOCK_STREAM)
-        if not infos:
-            raise ConnectionError(f"cannot resolve proxy {proxy_host!r}")
         family, kind, proto, _, address = infos[0]
         sock = socket.socket(family, kind, proto)
         try:

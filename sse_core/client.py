@@ -313,8 +313,8 @@ class EventSource(_EventSourceViews):
         """Up to 4 KiB of a failed response's body, within about a second."""
         with self._lock:
             sock = self._sock
-        if sock is not None:
-            sock.settimeout(_ERROR_BODY_TIMEOUT)
+        assert sock is not None  # set by _send; only this thread drops it
+        sock.settimeout(_ERROR_BODY_TIMEOUT)
         deadline = time.monotonic() + _ERROR_BODY_TIMEOUT
         data = b""
         with contextlib.suppress(Exception):  # the body is a courtesy
