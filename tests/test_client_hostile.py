@@ -19,6 +19,7 @@ import tracemalloc
 import warnings
 from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, NamedTuple, Optional
 
+import aiohttp
 import httpx
 import pytest
 
@@ -27,6 +28,12 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     warnings.filterwarnings("ignore", message=".*Python 3.8")
     import trustme
+
+    # h2 4.1 (the last for Python 3.8) compares bytes with str at import,
+    # which -bb turns into an error; httpx imports it when it is installed.
+    warnings.simplefilter("ignore", BytesWarning)
+    with contextlib.suppress(ImportError):
+        import h2.connection  # noqa: F401
 
 from sse_core import (
     Event,
@@ -178,6 +185,9 @@ def measure(action: Callable[[], Any]) -> Any:
 # What a client holds besides the decoder's line: a read buffer or two of
 # 64 KiB, the HTTP machinery, the events.  Measured at about 0.5 MiB on 3.11.
 SLACK = 1024 * 1024
+# With a third-party HTTP client under iter_events / aiter_events, its own
+# buffers come on top: measured up to 0.85 MiB (aiohttp, Python 3.8).
+HELPER_SLACK = 2 * 1024 * 1024
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["close-delimited", "chunked"])
@@ -283,28 +293,30 @@ def test_iter_events_on_an_endless_line(chunked: bool) -> None:
     assert got == EVENTS_BEFORE
     assert isinstance(error, RemoteProtocolError)
     assert error.limit == LIMIT
-    assert peak < LIMIT + SLACK, peak
+    assert peak < LIMIT + HELPER_SLACK, peak
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["close-delimited", "chunked"])
 def test_aiter_events_on_an_endless_line(chunked: bool) -> None:
+    # Through aiohttp, whose body reader stops reading the socket while its
+    # buffer is full.  (httpx's asyncio transport reads ahead without such a
+    # bound on some Pythons: 5 MB on 3.8 here, which is not the decoder's.)
     got: List[Event] = []
 
-    async def consume(client: httpx.AsyncClient, url: str) -> BaseException:
-        async with client.stream("GET", url) as response:
+    async def consume(session: aiohttp.ClientSession, url: str) -> BaseException:
+        async with session.get(url) as response:
             try:
-                async for event in aiter_events(response.aiter_raw(), max_event_size=LIMIT):
+                async for event in aiter_events(response.content.iter_any(), max_event_size=LIMIT):
                     got.append(event)
             except RemoteProtocolError as error:
                 return error
         raise AssertionError("no error")
 
     async def main(url: str) -> Any:
-        async with httpx.AsyncClient(timeout=10.0) as client:
-            # Measured inside: the client's SSL context is made outside the measure.
-            tracemalloc.start()
+        async with aiohttp.ClientSession() as session:
+            tracemalloc.start()  # the session (and its SSL context) is made first
             try:
-                error = await asyncio.wait_for(consume(client, url), TIMEOUT)
+                error = await asyncio.wait_for(consume(session, url), TIMEOUT)
                 return error, tracemalloc.get_traced_memory()[1]
             finally:
                 tracemalloc.stop()
@@ -313,7 +325,7 @@ def test_aiter_events_on_an_endless_line(chunked: bool) -> None:
         error, peak = asyncio.run(main(server.url("/")))
     assert got == EVENTS_BEFORE
     assert isinstance(error, RemoteProtocolError)
-    assert peak < LIMIT + SLACK, peak
+    assert peak < LIMIT + HELPER_SLACK, peak
 
 
 # -- a wrong content type --------------------------------------------------------------
