@@ -107,6 +107,15 @@ def _sse_core() -> Decode:
     return decode
 
 
+def _sse_core_iter() -> Decode:
+    from sse_core import Decoder
+
+    def decode(chunks: Sequence[bytes]) -> List[EventTriple]:
+        return [(event.event, event.data, event.id) for event in Decoder().iter_events(chunks)]
+
+    return decode
+
+
 def _limit() -> Decode:
     def decode(chunks: Sequence[bytes]) -> List[EventTriple]:
         # NOT A PARSER: join, cut at blank lines (CRLF ones if the stream
@@ -116,6 +125,56 @@ def _limit() -> Decode:
         data = b"".join(chunks)
         blank = b"\r\n\r\n" if b"\r" in data[:4096] else b"\n\n"
         return [("message", block[6:].decode("utf-8"), "") for block in data.split(blank) if block]
+
+    return decode
+
+
+def _floor() -> Decode:
+    from sse_core import Event
+
+    make_event = tuple.__new__
+
+    class Floor:
+        """The least an incremental decoder does per chunk and per event: NOT A
+        PARSER (one field name assumed, no limits, no CR).  Per chunk: join the
+        held line, split on LF; per line, cut a 6-byte field name; per blank
+        line, one event object (sse_core's Event, made the cheapest way) with
+        its data decoded once.  A bound for designs called once per chunk."""
+
+        def __init__(self) -> None:
+            self.tail = bytearray()
+            self.lines: List[bytes] = []
+
+        def feed(self, data: bytes) -> List[Event]:
+            tail = self.tail
+            if 10 not in data:
+                tail += data
+                return []
+            if tail:
+                data = b"".join((tail, data))
+                tail.clear()
+            pieces = data.split(b"\n")
+            tail += pieces.pop()
+            out: List[Event] = []
+            held = self.lines
+            for line in pieces:
+                if line:
+                    held.append(line[6:])
+                elif held:
+                    text = b"\n".join(held).decode("utf-8", "replace")
+                    out.append(make_event(Event, (text, "message", "", None)))
+                    held = []
+            self.lines = held
+            return out
+
+    def decode(chunks: Sequence[bytes]) -> List[EventTriple]:
+        floor = Floor()
+        out: List[EventTriple] = []
+        append = out.append
+        for chunk in chunks:
+            for event in floor.feed(chunk):
+                append((event.event, event.data, event.id))
+        return out
 
     return decode
 
@@ -332,6 +391,13 @@ DECODERS: Tuple[Peer, ...] = (
         "sse_core", "sse-core", "Decoder().feed() per chunk, then close()", _sse_core, is_ours=True
     ),
     Peer(
+        "sse_core iter",
+        "sse-core",
+        "Decoder().iter_events(<chunks>), the same decoder looping over the chunks itself",
+        _sse_core_iter,
+        is_ours=True,
+    ),
+    Peer(
         "httpx-sse",
         "httpx-sse",
         "EventSource(httpx.Response(content=<chunks>)).iter_sse()",
@@ -374,6 +440,14 @@ DECODERS: Tuple[Peer, ...] = (
         "-",
         "NOT A PARSER: b''.join, split on blank lines, decode each piece (a speed bound)",
         _limit,
+        is_parser=False,
+    ),
+    Peer(
+        "floor",
+        "-",
+        "NOT A PARSER: per chunk, split on LF, cut field names, one Event per blank line"
+        " (a bound for designs called once per chunk)",
+        _floor,
         is_parser=False,
     ),
 )

@@ -29,7 +29,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 if __package__ in (None, ""):  # run as `python benchmarks/run.py`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -386,7 +386,7 @@ def section_decode(
     heading(f"Decoding (MB = 10^6 bytes; best of up to {settings.repeat} passes)")
     print(
         "ratio: speed / speed of the fastest peer whose events are correct on that cell"
-        " (sse_core and the limit baseline are not peers)."
+        " (sse_core and the limit and floor baselines are not peers)."
     )
     records: List[Dict[str, Any]] = []
     for name in settings.workloads:
@@ -703,51 +703,55 @@ def section_targets(
     by_cell: Dict[Tuple[str, str], List[Dict[str, Any]]] = {}
     for record in decode:
         by_cell.setdefault((record["workload"], record["chunking"]), []).append(record)
+    # Both ways of driving the decoder are ours: feed() per chunk, and
+    # iter_events() over the chunks.
+    ours_names = {"sse_core": "", "sse_core iter": " (iter_events)"}
     for (name, chunking), cell_records in by_cell.items():
-        ours = next((r for r in cell_records if r["library"] == "sse_core"), None)
         target = DECODE_TARGETS.get((name, chunking))
         peers = [
             r
             for r in cell_records
-            if r["library"] not in ("sse_core", "limit") and r["status"] == "ok" and r["seconds"]
+            if r["library"] not in ours_names
+            and r["library"] not in ("limit", "floor")
+            and r["status"] == "ok"
+            and r["seconds"]
         ]
-        if ours is None:
-            continue
-        if ours["status"] != "ok":
+        for ours_name, suffix in ours_names.items():
+            ours = next((r for r in cell_records if r["library"] == ours_name), None)
+            what = f"decode {name} / {chunking}{suffix}"
+            if ours is None:
+                continue
+            if ours["status"] != "ok":
+                add(what, _target_text(target), None, False, ours_name + " " + ours["status"])
+                continue
+            if not peers:
+                add(what, _target_text(target), None, None, "no correct peer")
+                continue
+            best = min(peers, key=lambda r: r["seconds"])
+            ratio = best["seconds"] / ours["seconds"]
             add(
-                f"decode {name} / {chunking}",
+                what,
                 _target_text(target),
-                None,
-                False,
-                "sse_core " + ours["status"],
+                ratio,
+                None if target is None else ratio >= target,
+                f"vs {best['library']}",
             )
-            continue
-        if not peers:
-            add(f"decode {name} / {chunking}", _target_text(target), None, None, "no correct peer")
-            continue
-        best = min(peers, key=lambda r: r["seconds"])
-        ratio = best["seconds"] / ours["seconds"]
-        add(
-            f"decode {name} / {chunking}",
-            _target_text(target),
-            ratio,
-            None if target is None else ratio >= target,
-            f"vs {best['library']}",
-        )
     if growth:
-        ours = growth["libraries"].get("sse_core")
-        if ours:
+        for ours_name, suffix in ours_names.items():
+            ours = growth["libraries"].get(ours_name)
+            if not ours:
+                continue
             slope = ours["slope_high"]
             add(
-                "1-byte large event: growth exponent",
+                "1-byte large event: growth exponent" + suffix,
                 "<= 1.10",
                 slope,
                 None if slope is None else slope <= 1.1,
                 "slope of log time vs log size, 100 KB - 1 MB",
             )
-            ratio, basis = _growth_ratio(growth)
+            ratio, basis = _growth_ratio(growth, ours_name, set(ours_names))
             add(
-                "1-byte large event: speed",
+                "1-byte large event: speed" + suffix,
                 ">= 1.00x",
                 ratio,
                 None if ratio is None else ratio >= 1.0,
@@ -791,10 +795,12 @@ def _target_text(target: Optional[float]) -> str:
     return "-" if target is None else f">= {target:.2f}x"
 
 
-def _growth_ratio(growth: Dict[str, Any]) -> Tuple[Optional[float], str]:
-    """sse_core against the fastest correct peer at the largest size both finished."""
+def _growth_ratio(
+    growth: Dict[str, Any], ours_name: str, all_ours: Set[str]
+) -> Tuple[Optional[float], str]:
+    """One of our rows against the fastest correct peer at the largest size both finished."""
     libraries = growth["libraries"]
-    ours = libraries.get("sse_core")
+    ours = libraries.get(ours_name)
     if not ours:
         return None, "sse_core not run"
     for size in reversed(growth["sizes"]):
@@ -804,7 +810,7 @@ def _growth_ratio(growth: Dict[str, Any]) -> Tuple[Optional[float], str]:
         others = [
             (info["seconds"].get(str(size)), name)
             for name, info in libraries.items()
-            if name != "sse_core"
+            if name not in all_ours
             and info["seconds"].get(str(size)) is not None
             and not info["note"].startswith("wrong")
         ]

@@ -8,7 +8,8 @@ stream is cut, the rest is the stream.  For every input:
   (whose ``limit`` is the one configured); any other exception is a failure;
 * whole, byte by byte, in fixed-size chunks and at random cuts (seeded by byte
   1), the result is the same: events, error or not, and the final state
-  (``last_event_id``, ``retry``, ``truncated``), after an error too;
+  (``last_event_id``, ``retry``, ``truncated``), after an error too, and
+  ``Decoder.iter_events`` gives the same as ``feed``;
 * without a limit error, the result is the reference model's
   (``tests/reference.py``), and the same as with no limit at all;
 * on valid UTF-8, :class:`TextDecoder` fed the same text agrees.
@@ -51,6 +52,18 @@ def feed_all(decoder: Any, chunks: Sequence[Any]) -> Outcome:
     return events, None, decoder.last_event_id, decoder.retry, decoder.truncated
 
 
+def iterate_all(decoder: Any, chunks: Sequence[Any]) -> Outcome:
+    """As :func:`feed_all`, through ``decoder.iter_events`` (its own fast path)."""
+    events: List[Event] = []
+    try:
+        for event in decoder.iter_events(chunks):
+            events.append(event)
+    except RemoteProtocolError as error:
+        return events, error.limit, decoder.last_event_id, decoder.retry, False
+    assert decoder.closed
+    return events, None, decoder.last_event_id, decoder.retry, decoder.truncated
+
+
 def cut(data: Any, size: int) -> List[Any]:
     return [data[i : i + size] for i in range(0, len(data), size)] or [data]
 
@@ -86,6 +99,7 @@ def check(data: bytes) -> None:
         assert whole[1] == limit
     for chunks in chunkings(stream, how):
         assert feed_all(Decoder(max_event_size=limit), chunks) == whole, chunks
+        assert iterate_all(Decoder(max_event_size=limit), chunks) == whole, chunks
 
     if whole[1] is None:
         events, last_event_id, retry = reference_decode(stream)

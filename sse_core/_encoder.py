@@ -11,10 +11,13 @@ line endings turned into LF, the one thing the format cannot carry.
 
 from __future__ import annotations
 
-from typing import Iterable, List
+from typing import Iterable, List, Sequence
 
 from ._errors import LocalProtocolError
 from ._events import Event
+
+_CR = 13
+_LF = 10
 
 __all__ = ("encode", "encode_batch", "encode_comment")
 
@@ -48,7 +51,7 @@ def _event_text(event: Event) -> str:
     return head + text
 
 
-def _plain_run(values: List[str]) -> str:
+def _plain_run(values: Sequence[str]) -> str:
     """The wire text of consecutive events that have only data."""
     if len(values) > 1:
         joined = "".join(values)
@@ -93,14 +96,69 @@ def encode(event: Event) -> bytes:
 def encode_batch(events: Iterable[Event]) -> bytes:
     """Serialise many events into one bytes object (one write, one syscall).
 
-    Equivalent to ``b"".join(map(encode, events))``, but faster: events are
-    joined as text and encoded once, and a run of events that have only
-    one-line data is written with a single join.
+    Equivalent to ``b"".join(map(encode, events))``, but faster: a batch whose
+    events share a shape (data only, or each with an ``event`` type and an
+    ``id``) is checked field by field across the whole batch at C speed, and a
+    run of one-line data is written with a single join.
 
     Raises:
         TypeError, LocalProtocolError: as :func:`encode`.
     """
-    parts: List[str] = []
+    batch = list(events)
+    try:
+        return _batch_bytes(batch)
+    except UnicodeEncodeError as error:
+        raise _surrogate_error(error) from None
+
+
+def _batch_bytes(batch: List[Event]) -> bytes:
+    """The wire bytes of a list of events, by the fastest path that fits it.
+
+    Values are encoded one by one and joined as bytes: joining them as text
+    first would widen a whole batch to the widest character in it.
+    """
+    count = len(batch)
+    if count and set(map(type, batch)) == {Event}:
+        datas, kinds, ids, retries = zip(*batch)
+        if retries.count(None) == count:
+            if kinds.count("message") == count and ids.count(None) == count:
+                values = list(map(str.encode, datas))
+                joined = b"".join(values)
+                if _LF not in joined and _CR not in joined:
+                    return b"data: " + b"\n\ndata: ".join(values) + b"\n\n"
+            elif "message" not in kinds and None not in ids:
+                # Event() refused line breaks in these; the joins check again
+                # for events built around it, as _event_text does.
+                names = "".join(kinds)
+                values_text = "".join(ids)
+                if (
+                    "\n" not in names
+                    and "\r" not in names
+                    and "\n" not in values_text
+                    and "\r" not in values_text
+                    and "\0" not in values_text
+                    and "\r" not in "".join(datas)
+                ):
+                    return b"".join(
+                        [
+                            (
+                                "event: "
+                                + kind
+                                + "\nid: "
+                                + id
+                                + "\ndata: "
+                                + data.replace("\n", "\ndata: ")
+                                + "\n\n"
+                            ).encode()
+                            for data, kind, id in zip(datas, kinds, ids)
+                        ]
+                    )
+    return _mixed_bytes(batch)
+
+
+def _mixed_bytes(events: List[Event]) -> bytes:
+    """The wire bytes of events of any shapes, one at a time."""
+    parts: List[bytes] = []
     plain: List[str] = []  # data of the current run of data-only events
     for event in events:
         if type(event) is not Event:
@@ -109,15 +167,12 @@ def encode_batch(events: Iterable[Event]) -> bytes:
             plain.append(event[0])
             continue
         if plain:
-            parts.append(_plain_run(plain))
+            parts.append(_plain_run(plain).encode())
             plain = []
-        parts.append(_event_text(event))
+        parts.append(_event_text(event).encode())
     if plain:
-        parts.append(_plain_run(plain))
-    try:
-        return "".join(parts).encode()
-    except UnicodeEncodeError as error:
-        raise _surrogate_error(error) from None
+        parts.append(_plain_run(plain).encode())
+    return b"".join(parts)
 
 
 def encode_comment(text: str = "") -> bytes:

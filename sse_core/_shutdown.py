@@ -62,12 +62,10 @@ class Shutdown:
         """Return once :meth:`trigger` has been called."""
         import asyncio
 
-        if self._event.is_set():
-            return
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         entry = (loop, future)
-        with self._lock:
+        with self._lock:  # so a trigger() in another thread sees the waiter or is seen
             if self._event.is_set():
                 return
             self._waiters.append(entry)

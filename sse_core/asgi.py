@@ -234,8 +234,7 @@ class EventStreamResponse:
 
         def start(coroutine: Awaitable[Any], what: str) -> asyncio.Future[Any]:
             task = asyncio.ensure_future(coroutine)
-            if hasattr(task, "set_name"):
-                task.set_name(_TASK_PREFIX + what)
+            task.set_name(_TASK_PREFIX + what)
             tasks.append(task)
             return task
 
@@ -290,10 +289,10 @@ class EventStreamResponse:
                         await self._body(send, prefix + chunk if prefix else chunk)
                         prefix = b""
                         last_write = loop.time()
-                elif (
-                    self._stream_heartbeat is not None
-                    and loop.time() - last_write >= self._stream_heartbeat
-                ):
+                else:
+                    # Nothing finished: the wait timed out, so the stream has
+                    # been silent for a heartbeat interval (to within the
+                    # loop clock's resolution, which may end a wait early).
                     await self._body(send, _HEARTBEAT)
                     last_write = loop.time()
             if complete:
@@ -309,10 +308,10 @@ class EventStreamResponse:
     async def _cleanup(self, iterator: AsyncIterator[StreamItem], tasks: List[Any]) -> None:
         for task in tasks:
             task.cancel()
-        if tasks:
-            # Wait for cancellation to land, so the source is not running when
-            # aclose() is called.  asyncio.wait never raises the tasks' errors.
-            await asyncio.wait(tasks)
+        # Wait for cancellation to land, so the source is not running when
+        # aclose() is called.  asyncio.wait never raises the tasks' errors.
+        # (There is always at least the task watching for a disconnect.)
+        await asyncio.wait(tasks)
         for task in tasks:
             if not task.cancelled() and task.exception() is not None:
                 logger.error("sse_core: error while ending a stream", exc_info=task.exception())
@@ -329,6 +328,12 @@ class EventStreamResponse:
 #: Largest request head accepted by :func:`handle_connection`, in bytes.
 MAX_REQUEST_HEAD = 64 * 1024
 
+#: Seconds :func:`handle_connection` waits, after a complete response, for the
+#: client to take the bytes still buffered before it aborts the connection.  A
+#: client that never reads would otherwise pin the connection, its buffers and
+#: the task for as long as it stays connected.
+CLOSE_TIMEOUT = 10.0
+
 
 def _parse_head(head: bytes) -> Tuple[str, str, str, List[Tuple[bytes, bytes]]]:
     lines = head.split(b"\r\n")
@@ -336,9 +341,8 @@ def _parse_head(head: bytes) -> Tuple[str, str, str, List[Tuple[bytes, bytes]]]:
     if not version.startswith("HTTP/1."):
         raise ValueError(version)
     headers = []
+    # No line is empty: the head ends at the first empty line.
     for line in lines[1:]:
-        if not line:
-            continue
         name, _, value = line.partition(b":")
         if not name or name != name.strip():
             raise ValueError(line)
@@ -358,14 +362,24 @@ async def handle_connection(
     ``http.disconnect`` as soon as the client closes its side.  Chunked request
     bodies, pipelining and keep-alive are not supported.  Errors are logged to
     the ``"sse_core"`` logger, never raised.
+
+    A response the application did not complete (it returned or raised
+    midway, or abandoned a write after its ``send_timeout``) is aborted: the
+    connection is reset and nothing still buffered is sent.  A complete one is
+    flushed, for at most :data:`CLOSE_TIMEOUT` seconds.
     """
     peer = writer.get_extra_info("peername")
     sock = writer.get_extra_info("sockname")
     started = False
     finished = False
+    complete = False  # the whole response was handed to the kernel's buffers
     try:
         try:
+            # The reader's own limit (64 KiB unless start_server was given
+            # another) bounds what is buffered; this bounds what is accepted.
             head = await reader.readuntil(b"\r\n\r\n")
+            if len(head) > MAX_REQUEST_HEAD:
+                raise ValueError("request head too large")
             method, target, http_version, headers = _parse_head(head[:-4])
             length = 0
             for name, value in headers:
@@ -408,7 +422,7 @@ async def handle_connection(
             return {"type": "http.disconnect"}
 
         async def send(message: Message) -> None:
-            nonlocal started, finished
+            nonlocal started, finished, complete
             if finished:
                 raise OSError("the response is complete")
             if message["type"] == "http.response.start":
@@ -425,6 +439,7 @@ async def handle_connection(
                 if not message.get("more_body", False):
                     finished = True
             await writer.drain()
+            complete = finished
 
         try:
             await app(scope, receive, send)
@@ -436,11 +451,21 @@ async def handle_connection(
                 writer.write(b"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n\r\n")
     finally:
         finished = True
-        try:
-            writer.close()
-            await writer.wait_closed()
-        except OSError:
-            pass
+        await _close(writer, abort=started and not complete)
+
+
+async def _close(writer: asyncio.StreamWriter, *, abort: bool) -> None:
+    if abort:
+        writer.transport.abort()
+    else:
+        writer.close()
+    try:
+        await asyncio.wait_for(writer.wait_closed(), CLOSE_TIMEOUT)
+    except asyncio.TimeoutError:
+        # The client is not reading: drop what is still buffered.
+        writer.transport.abort()
+    except OSError:
+        pass  # the client reset the connection
 
 
 async def stream_events(

@@ -79,14 +79,22 @@ def iter_events(
         RemoteProtocolError: the stream broke ``max_event_size``.
     """
     decoder = Decoder(max_event_size=max_event_size, last_event_id=last_event_id)
-    for chunk in chunks:
-        events = decoder.feed(chunk)
-        if events:
-            yield from events
-            # A limit broken after these events raises now, not at the next
-            # chunk, which a silent server may never send.
-            decoder.feed(b"")
-    decoder.close()
+    dispatched = False  # events came since the decoder took the last chunk
+
+    def pulled() -> Iterator[_BytesLike]:
+        nonlocal dispatched
+        for chunk in chunks:
+            yield chunk
+            # Back here when the decoder asks for the next chunk.  A limit the
+            # last one broke after its events raises now, not after a read
+            # that a silent server may never answer.
+            if dispatched:
+                dispatched = False
+                decoder.feed(b"")
+
+    for event in decoder.iter_events(pulled()):
+        dispatched = True
+        yield event
 
 
 class EventSource(_EventSourceViews):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 import socketserver
@@ -103,6 +104,50 @@ def uvicorn_server(app: Any) -> Iterator[Running]:
             server.force_exit = True
             thread.join(10)
         assert not thread.is_alive(), "uvicorn did not stop"
+
+
+@contextlib.contextmanager
+def raw_asgi_server(app: Any, *, sndbuf: Optional[int] = None) -> Iterator[Running]:
+    """``asgi.handle_connection`` on :func:`asyncio.start_server`, in a thread.
+
+    ``sndbuf`` sets the listening socket's ``SO_SNDBUF``, which the accepted
+    connections inherit, to make the server's kernel buffer small and known.
+    """
+    from sse_core import asgi
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    listener = socket.socket()
+    if sndbuf is not None:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+    listener.bind(("127.0.0.1", 0))
+
+    async def start() -> asyncio.AbstractServer:
+        handler = functools.partial(asgi.handle_connection, app)
+        return await asyncio.start_server(handler, sock=listener)
+
+    async def stop(server: asyncio.AbstractServer) -> None:
+        server.close()
+        # Python 3.12 also waits here for every connection to end.
+        await asyncio.wait_for(server.wait_closed(), 10)
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 10)
+
+    try:
+        server = asyncio.run_coroutine_threadsafe(start(), loop).result(START_TIMEOUT)
+        try:
+            yield Running(listener.getsockname()[1], loop)
+        finally:
+            asyncio.run_coroutine_threadsafe(stop(server), loop).result(30)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        assert not thread.is_alive(), "the raw server's loop did not stop"
+        loop.close()
+        listener.close()
 
 
 @contextlib.contextmanager

@@ -34,6 +34,7 @@ __all__ = (
     "chunkings",
     "decode_all_ways",
     "feed_until_error",
+    "iter_until_error",
     "run_decoder",
     "run_text_decoder",
     "split_at",
@@ -103,22 +104,29 @@ def chunkings(
         yield f"random chunking {n} at {points}", split_at(data, points)
 
 
-def _run(decoder: Any, chunks: Sequence[Any]) -> DecodeResult:
+def _run(make: Callable[[], AnyDecoder], chunks: Sequence[Any]) -> DecodeResult:
+    decoder = make()
     events: List[Event] = []
     for chunk in chunks:
         events += decoder.feed(chunk)
     events += decoder.close()
-    return DecodeResult(events, decoder.last_event_id, decoder.retry, decoder.truncated)
+    result = DecodeResult(events, decoder.last_event_id, decoder.retry, decoder.truncated)
+    # iter_events has a fast path of its own: it must agree with feed().
+    fresh = make()
+    events = list(fresh.iter_events(chunks))
+    again = DecodeResult(events, fresh.last_event_id, fresh.retry, fresh.truncated)
+    assert again == result, f"iter_events gave {again!r}, feed gave {result!r}"
+    return result
 
 
 def run_decoder(chunks: Sequence[bytes], **kwargs: Any) -> DecodeResult:
     """Feed ``chunks`` to a new :class:`Decoder`, then close it."""
-    return _run(Decoder(**kwargs), chunks)
+    return _run(lambda: Decoder(**kwargs), chunks)
 
 
 def run_text_decoder(chunks: Sequence[str], **kwargs: Any) -> DecodeResult:
     """Feed ``chunks`` to a new :class:`TextDecoder`, then close it."""
-    return _run(TextDecoder(**kwargs), chunks)
+    return _run(lambda: TextDecoder(**kwargs), chunks)
 
 
 def _all_ways(
@@ -174,6 +182,19 @@ def feed_until_error(
         for chunk in chunks:
             events += decoder.feed(chunk)
         events += decoder.close()
+    except RemoteProtocolError as error:
+        return events, error
+    return events, None
+
+
+def iter_until_error(
+    decoder: AnyDecoder, chunks: Sequence[Any]
+) -> Tuple[List[Event], Optional[RemoteProtocolError]]:
+    """As :func:`feed_until_error`, through ``decoder.iter_events``."""
+    events: List[Event] = []
+    try:
+        for event in decoder.iter_events(chunks):
+            events.append(event)
     except RemoteProtocolError as error:
         return events, error
     return events, None

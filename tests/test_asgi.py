@@ -8,7 +8,7 @@ import contextlib
 import logging
 import socket
 import threading
-from typing import Any, AsyncIterator, Callable, ContextManager, List
+from typing import Any, AsyncIterator, Callable, ContextManager, Dict, List, Optional
 
 import httpx
 import pytest
@@ -369,7 +369,13 @@ def test_lifespan_and_other_scopes() -> None:
 
     async def main() -> List[Any]:
         sent: List[Any] = []
-        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+        messages = iter(
+            [
+                {"type": "lifespan.startup"},
+                {"type": "lifespan.unknown"},  # ignored
+                {"type": "lifespan.shutdown"},
+            ]
+        )
 
         async def receive() -> Any:
             return next(messages)
@@ -426,3 +432,156 @@ def test_uvicorn_exit_hook_recipe_stops_the_server_with_streams_open() -> None:
         thread.join(10)
     assert len(results) == 3 and all(r.status == 200 and r.events for r in results)
     assert sorted(tracker.finished) == ["/forever"] * 3
+
+
+def test_handle_connection_edge_cases_of_the_asgi_protocol(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seen: Dict[str, str] = {}
+    start = {"type": "http.response.start", "status": 200, "headers": []}
+
+    async def app(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        path = scope["path"]
+        await receive()  # the request
+        if path == "/after-the-end":
+            await send(start)
+            await send({"type": "http.response.body", "body": b"done"})
+            seen[path] = (await receive())["type"]  # at once: the response is over
+            await send({"type": "http.response.body", "body": b"more"})  # OSError
+        elif path == "/client-sends-more":
+            await send(start)
+            seen[path] = (await receive())["type"]  # after the extra bytes, at EOF
+            await send({"type": "http.response.body", "body": b"bye"})
+        elif path == "/unknown-message":
+            await send(start)
+            await send({"type": "http.response.trailers", "headers": []})
+            await send({"type": "http.response.body", "body": b"ok"})
+        elif path == "/body-first":
+            await send({"type": "http.response.body", "body": b"x"})
+        else:
+            await send(start)
+            await send({"type": "http.response.body", "body": b"partial", "more_body": True})
+            raise RuntimeError("failed midway")
+
+    async def fetch(port: int, path: str, extra: bytes = b"") -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode() + extra)
+        if extra:
+            writer.write_eof()
+        reply = b""
+        with contextlib.suppress(ConnectionResetError):
+            while True:
+                chunk = await reader.read(65536)
+                if not chunk:
+                    break
+                reply += chunk
+        writer.close()
+        return reply
+
+    async def main() -> Dict[str, bytes]:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await asgi.handle_connection(app, reader, writer)
+
+        async with _raw_server(handler) as url:
+            port = int(url.rsplit(":", 1)[1])
+            return {
+                "/after-the-end": await fetch(port, "/after-the-end"),
+                "/client-sends-more": await fetch(port, "/client-sends-more", b"junk"),
+                "/unknown-message": await fetch(port, "/unknown-message"),
+                "/body-first": await fetch(port, "/body-first"),
+                "/midway": await fetch(port, "/midway"),
+            }
+
+    replies = asyncio.run(asyncio.wait_for(main(), 20))
+    assert replies["/after-the-end"].endswith(b"\r\n\r\ndone")
+    assert replies["/client-sends-more"].endswith(b"\r\n\r\nbye")
+    assert replies["/unknown-message"].endswith(b"\r\n\r\nok")
+    assert replies["/body-first"].startswith(b"HTTP/1.1 500 ")
+    assert replies["/midway"].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert seen == {"/after-the-end": "http.disconnect", "/client-sends-more": "http.disconnect"}
+    assert [r.getMessage() for r in caplog.records] == [
+        "sse_core: error in ASGI application",
+        "sse_core: error in ASGI application",
+    ]
+    assert [str(r.exc_info and r.exc_info[1]) for r in caplog.records] == [
+        "http.response.body before http.response.start",
+        "failed midway",
+    ]
+
+
+class _Source:
+    """A bare async iterator (no ``aclose``), or one whose ``aclose`` raises."""
+
+    def __init__(self, items: List[Any], close_raises: bool = False) -> None:
+        self._items = list(items)
+        if close_raises:
+            self.aclose = self._failing_aclose
+
+    def __aiter__(self) -> _Source:
+        return self
+
+    async def __anext__(self) -> Any:
+        if not self._items:
+            raise StopAsyncIteration
+        return self._items.pop(0)
+
+    async def _failing_aclose(self) -> None:
+        raise OSError("close failed")
+
+
+async def _serve_directly(
+    response: asgi.EventStreamResponse, receive: Optional[asgi.Receive] = None
+) -> bytes:
+    """Run one request through the ASGI callable, as a server would; the body."""
+    body: List[bytes] = []
+
+    async def wait_for_ever() -> asgi.Message:
+        await asyncio.sleep(3600)
+        raise AssertionError("not reached")  # pragma: no cover
+
+    async def send(message: asgi.Message) -> None:
+        body.append(message.get("body", b""))
+
+    scope = {"type": "http", "path": "/", "headers": []}
+    await response(scope, receive or wait_for_ever, send)
+    return b"".join(body)
+
+
+def test_sources_without_aclose_none_items_and_failing_closes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def main() -> List[bytes]:
+        return [
+            await _serve_directly(asgi.EventStreamResponse(_Source([None, "a", None, "b"]))),
+            await _serve_directly(asgi.EventStreamResponse(_Source(["c"], close_raises=True))),
+        ]
+
+    plain, failing = asyncio.run(asyncio.wait_for(main(), 10))
+    assert plain == b"data: a\n\ndata: b\n\n"  # None sends nothing
+    assert failing == b"data: c\n\n"
+    assert [r.getMessage() for r in caplog.records] == [
+        "sse_core: the event source raised while closing"
+    ]
+
+
+def test_a_failing_receive_ends_the_stream_and_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    closed: List[bool] = []
+
+    async def idle() -> AsyncIterator[str]:
+        try:
+            await asyncio.sleep(3600)
+            yield "never"  # pragma: no cover
+        finally:
+            closed.append(True)
+
+    async def receive() -> asgi.Message:
+        raise RuntimeError("receive failed")
+
+    body = asyncio.run(
+        asyncio.wait_for(_serve_directly(asgi.EventStreamResponse(idle()), receive), 10)
+    )
+    assert body == b""
+    assert closed == [True]
+    assert [r.getMessage() for r in caplog.records] == ["sse_core: error while ending a stream"]

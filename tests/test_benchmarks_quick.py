@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, Dict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +41,15 @@ def test_quick_mode_runs(tmp_path: Path) -> None:
     assert "Targets" in out
 
     results = json.loads(report.read_text(encoding="utf-8"))
-    decode = [r for r in results["decode"] if r["library"] == "sse_core"]
+    for ours in ("sse_core", "sse_core iter"):
+        check_decoder_rows(results, ours)
+    encoders = {r["library"]: r for r in results["encode"]}
+    for name in ("sse_core encode", "sse_core encode_batch", "sse_core encode_batch*"):
+        assert encoders[name]["status"] == "ok", encoders[name]
+
+
+def check_decoder_rows(results: Dict[str, Any], ours: str) -> None:
+    decode = [r for r in results["decode"] if r["library"] == ours]
     workloads = {r["workload"] for r in decode}
     assert workloads == {
         "llm",
@@ -52,13 +61,10 @@ def test_quick_mode_runs(tmp_path: Path) -> None:
     }
     assert {r["chunking"] for r in decode} == {"whole", "64KiB", "1KiB", "random", "1byte"}
     assert all(r["status"] == "ok" and r["seconds"] > 0 for r in decode), decode
-    assert all(why is None for why in results["vectors"]["sse_core"].values())
-    growth = results["growth"]["libraries"]["sse_core"]
+    assert all(why is None for why in results["vectors"][ours].values())
+    growth = results["growth"]["libraries"][ours]
     assert growth["note"] == ""
     assert all(seconds is not None for seconds in growth["seconds"].values())
-    encoders = {r["library"]: r for r in results["encode"]}
-    for name in ("sse_core encode", "sse_core encode_batch", "sse_core encode_batch*"):
-        assert encoders[name]["status"] == "ok", encoders[name]
 
 
 def test_bad_option_is_refused() -> None:

@@ -153,6 +153,31 @@ def test_async_subscription_gets_events_from_another_thread() -> None:
     assert hub.subscriber_count == 0  # breaking out closed the subscription
 
 
+def test_async_subscription_ends_when_the_broadcaster_closes() -> None:
+    hub = Broadcaster()
+
+    async def main() -> List[Event]:
+        got: List[Event] = []
+        subscription = hub.subscribe()
+
+        def publish_and_close() -> None:
+            hub.publish("last")
+            hub.close()
+
+        closer = threading.Timer(0.05, publish_and_close)
+        closer.start()
+        try:
+            async for event in subscription:
+                got.append(event)
+        finally:
+            closer.join(5)
+        return got
+
+    got = asyncio.run(asyncio.wait_for(main(), 10))
+    assert [e.data for e in got] == ["last"]
+    assert hub.subscriber_count == 0
+
+
 def test_a_slow_subscriber_never_blocks_publish_or_the_fast_one() -> None:
     hub = Broadcaster(queue_size=3, idle_timeout=0.01)
     slow = hub.subscribe()  # never read while publishing

@@ -410,6 +410,20 @@ CASES = (
             rule=ID,
         ),
         case(
+            "id with NUL and no space is ignored",
+            b"id:1\n\nid:a\x00b\ndata: x\n\n",
+            [msg("x", id="1")],
+            last_event_id="1",
+            rule=ID,
+        ),
+        case(
+            "id with no space after a data line",
+            b"data: x\nid:5\n\n",
+            [msg("x", id="5")],
+            last_event_id="5",
+            rule=ID,
+        ),
+        case(
             "id NUL alone is ignored",
             b"id: 7\ndata: a\n\nid: \x00\ndata: b\n\n",
             [msg("a", id="7"), msg("b", id="7")],

@@ -148,6 +148,42 @@ def test_encode_batch_equals_concatenated_encode() -> None:
         assert encode_batch(part) == b"".join(map(encode, part))
 
 
+#: Batches of one shape each, for encode_batch's whole-batch paths.
+SHAPED = {
+    "one-line data": [Event("a"), Event(""), Event("é😀"), Event("b c")],
+    "multi-line data": [Event("a"), Event("b\nc"), Event("d\r\ne\rf")],
+    "typed": [Event("a", "t", "1"), Event("b\nc", "é", ""), Event("", "u", "3")],
+    "typed, CR in data": [Event("a", "t", "1"), Event("b\rc", "t", "2")],
+    "typed, one retry": [Event("a", "t", "1"), Event("b", "t", "2", 5)],
+    "typed, one without id": [Event("a", "t", "1"), Event("b", "t")],
+    "typed, one message": [Event("a", "t", "1"), Event("b", id="2")],
+}
+
+
+@pytest.mark.parametrize("batch", list(SHAPED.values()), ids=list(SHAPED))
+def test_encode_batch_of_one_shape_equals_concatenated_encode(batch: List[Event]) -> None:
+    assert encode_batch(batch) == b"".join(map(encode, batch))
+    assert encode_batch(reversed(batch)) == b"".join(map(encode, reversed(batch)))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [("x", "a\nb", "1", None), ("x", "t", "1\n\ndata: evil", None), ("x", "t", "1\0", None)],
+    ids=repr,
+)
+def test_typed_batch_rechecks_events_built_around_the_constructor(fields: Any) -> None:
+    event = tuple.__new__(Event, fields)
+    with pytest.raises(LocalProtocolError):
+        encode_batch([Event("ok", "t", "0"), event])
+
+
+@pytest.mark.parametrize("event", [Event("\ud800"), Event("\ud800", "t", "1")], ids=repr)
+def test_lone_surrogate_in_a_batch_of_one_shape_raises(event: Event) -> None:
+    twin = Event("ok", event.event, event.id)
+    with pytest.raises(LocalProtocolError):
+        encode_batch([twin, event])
+
+
 def test_encode_batch_takes_any_iterable() -> None:
     assert encode_batch(iter(MIXED)) == encode_batch(MIXED)
     assert encode_batch(e for e in MIXED) == encode_batch(tuple(MIXED))

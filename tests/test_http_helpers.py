@@ -165,3 +165,24 @@ def test_shutdown_wait_cancelled_and_callback_removed() -> None:
     asyncio.run(main())
     switch.trigger()
     assert called == []
+
+
+def test_shutdown_skips_a_waiter_cancelled_before_the_wake_up_runs() -> None:
+    switch = Shutdown()
+
+    async def main() -> None:
+        waiter = asyncio.ensure_future(switch.wait())
+        await asyncio.sleep(0)  # the waiter is registered
+        assert len(switch._waiters) == 1
+        # Cancelled and triggered in the same step of the loop: the wake-up
+        # finds the waiter's future already cancelled, and leaves it alone.
+        waiter.cancel()
+        switch.trigger()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        await asyncio.sleep(0)  # the scheduled wake-up has run
+        await asyncio.wait_for(switch.wait(), 1)  # returns at once
+
+    asyncio.run(main())
+    assert switch.triggered
+    assert switch._waiters == []

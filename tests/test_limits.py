@@ -24,7 +24,7 @@ from sse_core import (
     TextDecoder,
 )
 
-from .helpers import EventTuple, as_tuples, chunkings, feed_until_error
+from .helpers import EventTuple, as_tuples, chunkings, feed_until_error, iter_until_error
 from .memory import measure_peak, requires_tracemalloc
 
 LIMIT = 16
@@ -36,6 +36,9 @@ def msg(data: str, id: str = "") -> Event:
 
 def outcome(chunks: List[bytes], limit: Optional[int] = LIMIT) -> Tuple[List[EventTuple], bool]:
     events, error = feed_until_error(Decoder(max_event_size=limit), chunks)
+    by_iter = iter_until_error(Decoder(max_event_size=limit), chunks)
+    assert by_iter[0] == events
+    assert type(by_iter[1]) is type(error)
     if error is not None:
         assert error.limit == limit
     return as_tuples(events), error is not None
@@ -176,6 +179,18 @@ def test_limit_of_one() -> None:
     assert decoder.feed(b"\n\n:\n\r\n") == []
     with pytest.raises(RemoteProtocolError):
         decoder.feed(b"da")
+
+
+@pytest.mark.parametrize("cut", [1, 2])
+def test_a_byte_order_mark_held_back_does_not_count_against_the_limit(cut: int) -> None:
+    # The start of a BOM waits in the line buffer until its end arrives; it is
+    # not part of any line, so even a limit of one byte lets it through.
+    stream = b"\xef\xbb\xbfa\n\n"
+    assert outcome([stream[:cut], stream[cut:]], limit=1) == ([], False)
+    assert outcome([stream[:cut], stream[cut:3], b"data:x\n\n"], limit=6) == (
+        [("x", "message", "", None)],
+        False,
+    )
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "10", True, b"1"])

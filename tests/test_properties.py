@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from sse_core import Decoder, Event, encode, encode_batch, encode_comment
 
-from .helpers import as_tuples, feed_until_error, run_decoder, run_text_decoder, split_at
+from .helpers import (
+    as_tuples,
+    feed_until_error,
+    iter_until_error,
+    run_decoder,
+    run_text_decoder,
+    split_at,
+)
 from .reference import reference_decode
 
 # Keep the whole file well under a minute on CPython, across 3.8 to 3.13.
@@ -191,6 +198,19 @@ def test_round_trip_stream(batch: List[Event], data: st.DataObject) -> None:
     assert result.truncated is False
 
 
+# Batches whose events share a shape take encode_batch's whole-batch paths.
+plain_events = st.builds(Event, data=data_text)
+typed_events = st.builds(
+    Event, data=data_text, event=line_safe.filter(lambda kind: kind != "message"), id=id_safe
+)
+
+
+@FAST
+@given(st.one_of(st.lists(plain_events, max_size=12), st.lists(typed_events, max_size=12)))
+def test_batch_of_one_shape_equals_concatenated_encode(batch: List[Event]) -> None:
+    assert encode_batch(batch) == b"".join(map(encode, batch))
+
+
 @SLOW
 @given(st.lists(st.one_of(events, st.text(alphabet=no_surrogates, max_size=20)), max_size=8))
 def test_comments_between_events_change_nothing(items: List[object]) -> None:
@@ -210,6 +230,9 @@ def test_limit_outcome_is_independent_of_chunking(chunks: List[bytes], limit: in
     stream = b"".join(chunks)
     whole = feed_until_error(Decoder(max_event_size=limit), [stream])
     split = feed_until_error(Decoder(max_event_size=limit), chunks)
+    by_iter = iter_until_error(Decoder(max_event_size=limit), chunks)
+    assert by_iter[0] == split[0]
+    assert (by_iter[1] is None) == (split[1] is None)
     assert split[0] == whole[0]
     assert (split[1] is None) == (whole[1] is None)
     if whole[1] is None:

@@ -217,6 +217,14 @@ def test_bad_arguments_are_refused(kwargs: Any, error: type) -> None:
         wsgi.EventStreamResponse(42)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "kwargs", [{"heartbeat": 0}, {"heartbeat": -1.0}, {"retry": -1}, {"retry": 1.5}]
+)
+def test_stream_body_refuses_bad_arguments(kwargs: Any) -> None:
+    with pytest.raises(ValueError):
+        wsgi.StreamBody(["x"], **kwargs)
+
+
 def test_a_bad_item_ends_the_stream_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     body = wsgi.StreamBody(cast(Any, ["a", 1, "b"]), heartbeat=None)
     assert list(body) == [b"data: a\n\n"]
