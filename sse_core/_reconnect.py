@@ -53,6 +53,10 @@ What the spec says, and where we choose
   normal end, not a failure.
 * An event larger than the decoder's ``max_event_size`` (a limit browsers do
   not have) fails the connection for good: the server would resend it.
+* A server's ``retry`` (and a 5xx's ``Retry-After``) counts as at most
+  :data:`MAX_RECONNECTION_TIME` (24 hours); the spec sets no bound.  A
+  redirect whose ``Location`` is not a usable http(s) URL fails the
+  connection, as a non-HTTP(S) one does.
 """
 
 from __future__ import annotations
@@ -99,6 +103,14 @@ __all__ = (
 #: Redirects followed within one connection attempt, as fetch allows.
 MAX_REDIRECTS = 20
 
+#: The longest reconnection time, in seconds, a server can ask for with
+#: ``retry`` (or ``Retry-After``): 24 hours.  The spec sets no bound, but a
+#: ``retry`` of 10**30 ms would have a client sleep for ever (and overflow the
+#: timeouts of ``threading`` and ``asyncio``); a day is longer than any
+#: maintenance window a real server announces.
+MAX_RECONNECTION_TIME = 24 * 60 * 60.0
+
+_MAX_RETRY_MS = int(MAX_RECONNECTION_TIME * 1000)
 _REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 # Headers that must not follow a redirect to another origin.
 _CREDENTIAL_HEADERS = frozenset(("authorization", "cookie", "proxy-authorization"))
@@ -365,12 +377,29 @@ def classify_response(
         and location
         and redirects < MAX_REDIRECTS
         # fetch fails a redirect to anything but HTTP(S)
-        and urlsplit(location).scheme.lower() in ("", "http", "https")
+        and _location_scheme(location) in ("", "http", "https")
     ):
         return Input.RESPONSE_REDIRECT
     if retry_server_errors and 500 <= status <= 599:
         return Input.RESPONSE_RETRY
     return Input.RESPONSE_FAIL
+
+
+def _location_scheme(location: str) -> Optional[str]:
+    """The scheme of a ``Location`` value ("" if relative); None if it does not parse."""
+    try:
+        return urlsplit(location).scheme.lower()
+    except ValueError:  # a broken IPv6 literal
+        return None
+
+
+def _followable(base: str, location: str) -> bool:
+    """True if ``location``, resolved against ``base``, is an http(s) URL to request."""
+    try:
+        split_url(urljoin(base, location))
+    except ValueError:  # no host, a port out of range, a broken IPv6 literal
+        return False
+    return True
 
 
 def _origin(url: str) -> Tuple[str, Optional[str], Optional[int]]:
@@ -525,6 +554,9 @@ class EventSourceState:
             retry_server_errors=self.policy.retry_server_errors,
             redirects=self._redirects,
         )
+        location = get_header(pairs, "location") or ""
+        if event is Input.RESPONSE_REDIRECT and not _followable(self._request.url, location):
+            event = Input.RESPONSE_FAIL
         if event is not Input.RESPONSE_RETRY:
             self._process(event)  # raises when no request was outstanding
         self._status = status
@@ -535,13 +567,16 @@ class EventSourceState:
             )
             return Open(status, pairs)
         if event is Input.RESPONSE_REDIRECT:
-            return self._redirect(status, get_header(pairs, "location") or "")
-        if status in _REDIRECT_STATUSES:
-            problem = "too many redirects, or a redirect without an http(s) Location"
+            return self._redirect(status, location)
+        if status in _REDIRECT_STATUSES and self._redirects >= MAX_REDIRECTS:
+            problem = f"too many redirects (more than {MAX_REDIRECTS} in a row)"
+        elif status in _REDIRECT_STATUSES:
+            problem = f"a redirect without a usable http(s) Location: {location!r:.200}"
         else:
             problem = "expected 200 with Content-Type: text/event-stream"
+        got = "no Content-Type" if content_type is None else f"Content-Type: {content_type!r:.100}"
         error = ResponseError(
-            f"{self._request.url} answered {status} (Content-Type: {content_type}): {problem}",
+            f"{self._request.url} answered {status} ({got}): {problem}",
             status=status,
             content_type=content_type,
             url=self._request.url,
@@ -554,6 +589,8 @@ class EventSourceState:
                 return Stop(status, None)
             return Stop(status, error)
         retry_after = parse_retry_after(get_header(pairs, "retry-after"))
+        if retry_after is not None:
+            retry_after = min(retry_after, MAX_RECONNECTION_TIME)
         return self._reconnect_or_give_up(Input.RESPONSE_RETRY, error, retry_after)
 
     def receive_data(self, data: bytes) -> List[Event]:
@@ -575,7 +612,8 @@ class EventSourceState:
         self._last_event_id = decoder.last_event_id
         retry = decoder.retry
         if retry is not None:
-            self._reconnection_time = retry / 1000.0
+            # min() first: a retry of up to 4300 digits is too large for a float.
+            self._reconnection_time = min(retry, _MAX_RETRY_MS) / 1000.0
         if events:
             self._attempts = 0
             self._streak_start = None

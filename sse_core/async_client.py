@@ -100,8 +100,11 @@ async def aiter_events(
     """
     decoder = Decoder(max_event_size=max_event_size, last_event_id=last_event_id)
     async for chunk in chunks:
-        for event in decoder.feed(chunk):
-            yield event
+        events = decoder.feed(chunk)
+        if events:
+            for event in events:
+                yield event
+            decoder.feed(b"")  # raise a limit broken after these events now
     decoder.close()
 
 
@@ -317,12 +320,18 @@ class AsyncEventSource(_EventSourceViews):
                                 chunk = await body.read()
                                 if not chunk:
                                     break
-                                for event in machine.receive_data(chunk):
+                                events = machine.receive_data(chunk)
+                                for event in events:
                                     self._delivered_id = event.id
                                     yield event
                                     if self._closing:
                                         return
                                 self._delivered_id = None
+                                if events:
+                                    # An error held back by the decoder (a
+                                    # chunk completed events, then broke
+                                    # max_event_size): raise it now.
+                                    machine.receive_data(b"")
                         except _NETWORK_ERRORS as error:
                             self._abort()
                             if self._closing:
@@ -427,9 +436,9 @@ class AsyncEventSource(_EventSourceViews):
         """HTTPS through a proxy: ``CONNECT`` on a plain socket, then TLS over it."""
         _, proxy_host, proxy_port, _ = split_url(proxy)
         loop = asyncio.get_running_loop()
+        # getaddrinfo raises socket.gaierror (an OSError) rather than
+        # returning no address.
         infos = await loop.getaddrinfo(proxy_host, proxy_port, type=socket.SOCK_STREAM)
-        if not infos:
-            raise ConnectionError(f"cannot resolve proxy {proxy_host!r}")
         family, kind, proto, _, address = infos[0]
         sock = socket.socket(family, kind, proto)
         try:

@@ -79,7 +79,22 @@ def iter_events(
         RemoteProtocolError: the stream broke ``max_event_size``.
     """
     decoder = Decoder(max_event_size=max_event_size, last_event_id=last_event_id)
-    yield from decoder.iter_events(chunks)
+    dispatched = False  # events came since the decoder took the last chunk
+
+    def pulled() -> Iterator[_BytesLike]:
+        nonlocal dispatched
+        for chunk in chunks:
+            yield chunk
+            # Back here when the decoder asks for the next chunk.  A limit the
+            # last one broke after its events raises now, not after a read
+            # that a silent server may never answer.
+            if dispatched:
+                dispatched = False
+                decoder.feed(b"")
+
+    for event in decoder.iter_events(pulled()):
+        dispatched = True
+        yield event
 
 
 class EventSource(_EventSourceViews):
@@ -287,6 +302,11 @@ class EventSource(_EventSourceViews):
                     if self._closing.is_set():
                         return machine.close()
                 self._delivered_id = None
+                if events:
+                    # A chunk that completed events and then broke
+                    # max_event_size keeps the error for the next feed: ask
+                    # for it now, not after a read that may never return.
+                    machine.receive_data(b"")
         except Exception as error:
             if self._closing.is_set():
                 return machine.close()
@@ -301,8 +321,8 @@ class EventSource(_EventSourceViews):
         """Up to 4 KiB of a failed response's body, within about a second."""
         with self._lock:
             sock = self._sock
-        if sock is not None:
-            sock.settimeout(_ERROR_BODY_TIMEOUT)
+        assert sock is not None  # set by _send; only this thread drops it
+        sock.settimeout(_ERROR_BODY_TIMEOUT)
         deadline = time.monotonic() + _ERROR_BODY_TIMEOUT
         data = b""
         with contextlib.suppress(Exception):  # the body is a courtesy

@@ -186,6 +186,31 @@ def test_a_proxy_answer_that_is_not_http_is_a_network_error(
     assert "bad answer from the proxy" in str(outcome.error.__cause__)
 
 
+def test_a_forward_proxy_without_credentials(kind: str, clean_env: pytest.MonkeyPatch) -> None:
+    with RawServer(stream_handler) as server, proxy_server() as (port, seen):
+        clean_env.setenv("http_proxy", f"http://127.0.0.1:{port}")
+        assert first_event(kind, server.url("/s")).data == "via proxy"
+    [request] = seen
+    assert request.target == server.url("/s")
+    assert "proxy-authorization" not in request.headers
+
+
+@pytest.mark.parametrize("answer", [b"", b"HTTP/1.1 200 OK\r\nX: " + b"y" * 70_000])
+def test_a_proxy_that_hangs_up_or_never_ends_its_answer(
+    kind: str, clean_env: pytest.MonkeyPatch, answer: bytes
+) -> None:
+    def proxy(conn: Any, request: Request, index: int) -> None:
+        conn.sendall(answer)  # and close, or say no more
+
+    with RawServer(proxy) as server:
+        clean_env.setenv("https_proxy", server.url(""))
+        outcome = collect(
+            kind, "https://127.0.0.1:9/", policy=ReconnectPolicy(max_attempts=0, jitter=0)
+        )
+    assert isinstance(outcome.error, ReconnectLimitError)
+    assert "the proxy closed or sent an endless answer" in str(outcome.error.__cause__)
+
+
 def test_connect_request_and_tunnel_answer_helpers() -> None:
     assert connect_request("::1", 8443, "Basic dTpw") == (
         b"CONNECT [::1]:8443 HTTP/1.1\r\nHost: [::1]:8443\r\n"

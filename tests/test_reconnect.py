@@ -23,7 +23,13 @@ from sse_core import (
     Wait,
 )
 from sse_core._client_http import get_header, is_event_stream, request_headers
-from sse_core._reconnect import TRANSITIONS, Input, State, classify_response
+from sse_core._reconnect import (
+    MAX_RECONNECTION_TIME,
+    TRANSITIONS,
+    Input,
+    State,
+    classify_response,
+)
 
 SSE = [("Content-Type", "text/event-stream")]
 URL = "http://example.test/stream"
@@ -272,7 +278,7 @@ def test_redirect_loops_end() -> None:
             break
     assert isinstance(action, Stop)
     assert isinstance(action.error, ResponseError)
-    assert "redirect" in str(action.error)
+    assert "too many redirects (more than 20 in a row)" in str(action.error)
 
 
 # -- the stream, Last-Event-ID and retry -------------------------------------------------
@@ -295,6 +301,53 @@ def test_reconnect_after_end_sends_last_event_id_and_honours_retry() -> None:
     assert get_header(request.headers, "last-event-id") == "41"
     m.receive_response(200, SSE)
     assert m.receive_data(b"data: three\n\n") == [Event(data="three", id="41")]
+
+
+@pytest.mark.parametrize(
+    "value, seconds",
+    [
+        (b"86399999", 86399.999),
+        (b"86400000", MAX_RECONNECTION_TIME),
+        (b"1" + b"0" * 30, MAX_RECONNECTION_TIME),  # 10**30 ms
+        (b"9" * 4300, MAX_RECONNECTION_TIME),  # too large for a float
+        (b"9" * 4301, 3.0),  # the decoder ignores it: the policy's time stays
+    ],
+)
+def test_a_server_retry_counts_as_at_most_a_day(value: bytes, seconds: float) -> None:
+    m = EventSourceState(URL, policy=policy(initial_delay=3))
+    m.connect()
+    m.receive_response(200, SSE)
+    assert [e.data for e in m.receive_data(b"retry: " + value + b"\ndata: x\n\n")] == ["x"]
+    assert m.reconnection_time == seconds
+    assert m.stream_ended() == Wait(seconds, None)
+
+
+def test_retry_after_counts_as_at_most_a_day() -> None:
+    m = EventSourceState(URL, policy=policy(retry_server_errors=True))
+    m.connect()
+    action = m.receive_response(503, [("Retry-After", "999999999")])
+    assert isinstance(action, Wait)
+    assert action.delay == MAX_RECONNECTION_TIME
+
+
+@pytest.mark.parametrize(
+    "location", ["http://h:99999/", "http://[::1/", "http://:80/", "https://", "mailto:a@b"]
+)
+def test_a_redirect_to_an_unusable_location_fails(location: str) -> None:
+    m = machine_in(State.CONNECTING)
+    action = m.receive_response(302, [("Location", location)])
+    assert isinstance(action, Stop)
+    assert isinstance(action.error, ResponseError)
+    assert "a redirect without a usable http(s) Location" in str(action.error)
+    assert m.state is State.CLOSED
+
+
+def test_response_error_says_what_content_type_it_got() -> None:
+    for headers, shown in [([], "(no Content-Type)"), (SSE, "(Content-Type: 'text/event-stream')")]:
+        m = machine_in(State.CONNECTING)
+        action = m.receive_response(404, headers)
+        assert isinstance(action, Stop)
+        assert f"{URL} answered 404 {shown}: expected 200" in str(action.error)
 
 
 def test_initial_last_event_id_is_sent_and_seeds_the_decoder() -> None:

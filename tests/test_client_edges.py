@@ -1,0 +1,300 @@
+"""Both EventSource clients at the edges: closing at each point of a
+connection, user headers the clients would otherwise set, a long error body,
+and the asyncio body reader on its own.  Real servers on 127.0.0.1 throughout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import sys
+import threading
+import time
+import warnings
+from typing import Any, List, Optional
+
+import pytest
+
+with warnings.catch_warnings():
+    # cryptography (under trustme) warns on import that Python 3.8 support ends.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*Python 3.8")
+    import trustme
+
+from sse_core import Connect, Event, ReadyState, ReconnectPolicy, ResponseError
+from sse_core.async_client import AsyncEventSource, _Body
+from sse_core.client import EventSource
+
+from .client_runner import CLIENT_KINDS, collect
+from .sse_servers import RawServer, Request, end_chunks, send_chunk, send_head
+
+pytestmark = pytest.mark.timeout(60)
+
+TIMEOUT = 10.0
+
+
+def once() -> ReconnectPolicy:
+    return ReconnectPolicy(initial_delay=0.01, jitter=0.0, max_attempts=0)
+
+
+@pytest.fixture(params=CLIENT_KINDS)
+def kind(request: Any) -> str:
+    return str(request.param)
+
+
+def two_events_then_silence(conn: Any, request: Request, index: int) -> None:
+    send_head(conn, chunked=True)
+    send_chunk(conn, b"id: 1\ndata: one\n\nid: 2\ndata: two\n\n")
+    server_wait(conn)
+
+
+def server_wait(conn: Any) -> None:
+    """Hold the connection open (bounded) until the client goes away."""
+    conn.settimeout(0.1)
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            if not conn.recv(1024):
+                return
+        except socket.timeout:
+            continue
+        except OSError:
+            return
+
+
+# -- views and the context managers, before any connection ------------------------------
+
+
+def test_views_before_iterating() -> None:
+    source = EventSource("http://127.0.0.1:9/s")
+    assert source.ready_state is ReadyState.CONNECTING
+    assert iter(source) is iter(source)  # one iterator, whatever the calls
+    fresh = EventSource("http://127.0.0.1:9/s")
+    with fresh:
+        pass  # never iterated: closing is all there is to do
+    assert fresh.ready_state is ReadyState.CLOSED
+
+    async def main() -> None:
+        async_source = AsyncEventSource("http://127.0.0.1:9/s", last_event_id="7")
+        assert async_source.url == "http://127.0.0.1:9/s"
+        assert async_source.ready_state is ReadyState.CONNECTING
+        assert async_source.last_event_id == "7"
+        assert async_source.__aiter__() is async_source.__aiter__()
+        fresh = AsyncEventSource("http://127.0.0.1:9/s")
+        async with fresh:
+            pass
+        assert fresh.ready_state is ReadyState.CLOSED
+
+    asyncio.run(main())
+
+
+# -- closing at each point ---------------------------------------------------------------
+
+
+def test_close_while_the_request_is_being_made(kind: str) -> None:
+    # close() called as the machine hands out its Connect: no request leaves.
+    sources: List[Any] = []
+
+    def on_action(action: Any) -> None:
+        if type(action) is Connect:
+            sources[0].close()
+
+    with RawServer(two_events_then_silence) as server:
+        if kind == "sync":
+            source: Any = EventSource(server.url("/"), on_action=on_action, policy=once())
+            sources.append(source)
+            assert list(source) == []
+        else:
+
+            async def main() -> List[Event]:
+                async_source = AsyncEventSource(server.url("/"), on_action=on_action)
+                sources.append(async_source)
+                return [event async for event in async_source]
+
+            assert asyncio.run(asyncio.wait_for(main(), TIMEOUT)) == []
+            source = sources[0]
+    assert server.requests == []
+    assert source.ready_state is ReadyState.CLOSED
+    assert source.machine.state.name == "CLOSED"
+
+
+def test_close_between_two_events_of_one_chunk(kind: str) -> None:
+    got: List[Event] = []
+    with RawServer(two_events_then_silence) as server:
+        if kind == "sync":
+            source: Any = EventSource(server.url("/"), policy=once())
+            for event in source:
+                got.append(event)
+                source.close()  # the loop goes on; the source ends it
+        else:
+
+            async def main() -> Any:
+                async_source = AsyncEventSource(server.url("/"), policy=once())
+                async for event in async_source:
+                    got.append(event)
+                    async_source.close()
+                return async_source
+
+            source = asyncio.run(asyncio.wait_for(main(), TIMEOUT))
+    assert got == [Event(data="one", id="1")]
+    assert source.last_event_id == "1"  # the second event was never handed out
+    assert source.ready_state is ReadyState.CLOSED
+
+
+def _in_read(thread: threading.Thread) -> bool:
+    """True once ``thread`` is inside http.client's ``read1``."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    while frame is not None:
+        if frame.f_code.co_name == "read1" and "http" in frame.f_code.co_filename:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def test_sync_close_during_a_chunked_read_ends_quietly() -> None:
+    # Shutting the socket down cuts the chunked framing: the read fails, and
+    # since the source was closed that is the end, not a network error.
+    errors: List[BaseException] = []
+    got: List[Event] = []
+    with RawServer(two_events_then_silence) as server:
+        source = EventSource(server.url("/"), policy=once())
+
+        def consume() -> None:
+            try:
+                got.extend(source)
+            except BaseException as error:  # pragma: no cover - reported below
+                errors.append(error)
+
+        thread = threading.Thread(target=consume)
+        thread.start()
+        deadline = time.monotonic() + TIMEOUT
+        while not (len(got) == 2 and _in_read(thread)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        source.close()
+        thread.join(TIMEOUT)
+        assert not thread.is_alive()
+    assert errors == []
+    assert [e.data for e in got] == ["one", "two"]
+    assert source.ready_state is ReadyState.CLOSED
+    assert source.machine.state.name == "CLOSED"
+
+
+def test_async_close_during_a_chunked_read_ends_quietly() -> None:
+    async def main() -> List[Event]:
+        source = AsyncEventSource(server.url("/"), policy=once())
+        got: List[Event] = []
+        async for event in source:
+            got.append(event)
+            if len(got) == 2:
+                # Runs once the loop is back in the read, waiting for more.
+                asyncio.get_running_loop().call_soon(source.close)
+        assert source.ready_state is ReadyState.CLOSED
+        return got
+
+    with RawServer(two_events_then_silence) as server:
+        got = asyncio.run(asyncio.wait_for(main(), TIMEOUT))
+    assert [e.data for e in got] == ["one", "two"]
+
+
+class _ClosingContext(ssl.SSLContext):
+    """A client TLS context that closes an EventSource as its handshake starts."""
+
+    source: Optional[EventSource] = None
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> Any:
+        assert self.source is not None
+        self.source.close()
+        return super().wrap_socket(*args, **kwargs)
+
+
+def test_sync_close_while_connecting_stops_before_the_request() -> None:
+    ca = trustme.CA()
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    context = _ClosingContext(ssl.PROTOCOL_TLS_CLIENT)
+    ca.configure_trust(context)
+    with RawServer(two_events_then_silence, ssl_context=server_context) as server:
+        source = EventSource(server.url("/"), ssl_context=context, policy=once())
+        context.source = source
+        assert list(source) == []
+    assert server.requests == []
+    assert source.ready_state is ReadyState.CLOSED
+
+
+# -- what the server gets ------------------------------------------------------------------
+
+
+def test_user_host_and_connection_headers_are_sent_as_given(kind: str) -> None:
+    def handler(conn: Any, request: Request, index: int) -> None:
+        send_head(conn, chunked=True)
+        send_chunk(conn, b"data: x\n\n")
+        end_chunks(conn)
+
+    headers = {"Host": "stream.example", "Connection": "close"}
+    with RawServer(handler) as server:
+        outcome = collect(kind, server.url("/"), limit=1, headers=headers, policy=once())
+    assert outcome.error is None
+    [request] = server.requests
+    assert request.headers["host"] == "stream.example"
+    assert request.headers["connection"] == "close"
+
+
+def test_a_header_that_cannot_be_sent_raises(kind: str) -> None:
+    # Header values go out as Latin-1 (RFC 9110); anything else is the
+    # caller's mistake, raised at the first request rather than retried.
+    with RawServer(two_events_then_silence) as server:
+        outcome = collect(kind, server.url("/"), headers={"X-Name": "\u20ac"}, policy=once())
+    assert isinstance(outcome.error, UnicodeEncodeError)
+    assert server.requests == []
+    assert outcome.ready_state is ReadyState.CLOSED
+
+
+def test_a_long_error_body_is_cut_at_4_kib(kind: str) -> None:
+    body = bytes(range(256)) * 40  # 10 KiB
+
+    def handler(conn: Any, request: Request, index: int) -> None:
+        send_head(conn, 500, [("Content-Length", str(len(body)))], content_type="text/plain")
+        conn.sendall(body)
+
+    with RawServer(handler) as server:
+        outcome = collect(kind, server.url("/"), policy=once())
+    assert isinstance(outcome.error, ResponseError)
+    assert outcome.error.body == body[:4096]
+
+
+# -- the asyncio body reader -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers, wire",
+    [
+        ([("Transfer-Encoding", "chunked")], b"3\r\nabc\r\n0\r\n\r\n"),
+        ([("Content-Length", "3")], b"abc"),
+        ([], b"abc"),
+    ],
+    ids=["chunked", "content-length", "close-delimited"],
+)
+def test_async_body_stays_at_its_end(headers: Any, wire: bytes) -> None:
+    async def main() -> List[bytes]:
+        reader = asyncio.StreamReader()
+        reader.feed_data(wire)
+        reader.feed_eof()
+        body = _Body(reader, headers, None)
+        return [await body.read() for _ in range(4)]
+
+    assert asyncio.run(main()) == [b"abc", b"", b"", b""]
+
+
+def test_async_body_cut_inside_the_chunked_framing() -> None:
+    async def main() -> bytes:
+        reader = asyncio.StreamReader()
+        reader.feed_data(b"3\r\nabc")  # no CRLF after the data, then EOF
+        reader.feed_eof()
+        body = _Body(reader, [("Transfer-Encoding", "chunked")], None)
+        data = await body.read()
+        with pytest.raises(ConnectionError, match="inside the chunked framing"):
+            await body.read()
+        return data
+
+    assert asyncio.run(main()) == b"abc"
