@@ -28,10 +28,11 @@ at all three in one C pass, whatever the mix.  A CR that ends a chunk sets
 
 Complete lines are cut with ``bytes.splitlines`` when they are short, or one
 ``bytes.find`` (memchr) at a time when they are long, where the C loop would be
-the slower (a long line holding a CR is normalised to LF first).  The per-line rules then run in one loop with the event
-being built in local variables.  The commonest event, a single ``data: ...``
-line and a blank line, never builds a list: the loop holds the value in
-``single`` until the blank line turns it into an :class:`Event`.
+the slower (a long line holding a CR is normalised to LF first).  The per-line
+rules then run in one loop with the event being built in local variables.  The
+commonest event, a single ``data: ...`` line and a blank line, never builds a
+list: the loop holds the value in ``single`` until the blank line turns it into
+an :class:`Event`.
 
 Limits
 ------

@@ -79,22 +79,9 @@ def iter_events(
         RemoteProtocolError: the stream broke ``max_event_size``.
     """
     decoder = Decoder(max_event_size=max_event_size, last_event_id=last_event_id)
-    dispatched = False  # events came since the decoder took the last chunk
-
-    def pulled() -> Iterator[_BytesLike]:
-        nonlocal dispatched
-        for chunk in chunks:
-            yield chunk
-            # Back here when the decoder asks for the next chunk.  A limit the
-            # last one broke after its events raises now, not after a read
-            # that a silent server may never answer.
-            if dispatched:
-                dispatched = False
-                decoder.feed(b"")
-
-    for event in decoder.iter_events(pulled()):
-        dispatched = True
-        yield event
+    # A limit broken after a chunk's events raises once they are taken, before
+    # another chunk is read: a silent server is never waited for.
+    yield from decoder.iter_events(chunks)
 
 
 class EventSource(_EventSourceViews):
