@@ -22,7 +22,7 @@ import socket
 import socketserver
 import sys
 import time
-from typing import Any, AsyncIterator, Callable, Iterable, Iterator, List, Tuple
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator, List, Set, Tuple
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ._events import Event
@@ -220,8 +220,31 @@ def serve(host: str, port: int, server: str = "wsgi", interval: float = 1.0) -> 
 
 async def _serve_asgi(host: str, port: int, interval: float) -> None:
     app = make_asgi_app(interval)
-    listener = await asyncio.start_server(functools.partial(handle_connection, app), host, port)
+    connections: Set[Any] = set()
+
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        connections.add(task)
+        try:
+            await handle_connection(app, reader, writer)
+        except asyncio.CancelledError:
+            # Stopping: the task ends normally rather than cancelled, because
+            # the stream server's done callback on Python 3.11 and 3.12 calls
+            # task.exception() on a cancelled task and logs a traceback.
+            # Nothing awaits this task, so nobody misses the cancellation.
+            pass
+        finally:
+            connections.discard(task)
+
+    listener = await asyncio.start_server(connection, host, port)
     sockets: List[Any] = list(listener.sockets or [])
     _announce("asgi", sockets[0].getsockname())
-    async with listener:
-        await listener.serve_forever()
+    try:
+        await asyncio.Event().wait()  # until Ctrl-C cancels this task
+    finally:
+        # Not Server.serve_forever() or `async with listener`: on Python 3.12
+        # they wait for every connection to end, and a stream never does.
+        listener.close()
+        for task in list(connections):
+            task.cancel()
+        await asyncio.gather(*connections, return_exceptions=True)
