@@ -201,7 +201,11 @@ def _announce(server: str, address: Tuple[Any, ...]) -> None:
 
 
 def serve(host: str, port: int, server: str = "wsgi", interval: float = 1.0) -> None:
-    """Run the demo until interrupted."""
+    """Run the demo until interrupted (Ctrl-C raises KeyboardInterrupt).
+
+    Raises:
+        OSError: ``host`` and ``port`` cannot be listened on.
+    """
     if server == "wsgi":
         server_class = _ThreadingWSGIServer6 if ":" in host else _ThreadingWSGIServer
         httpd = make_server(
@@ -214,8 +218,8 @@ def serve(host: str, port: int, server: str = "wsgi", interval: float = 1.0) -> 
         with httpd:
             _announce("wsgi", httpd.server_address)
             httpd.serve_forever()
-        return
-    asyncio.run(_serve_asgi(host, port, interval))
+    else:
+        asyncio.run(_serve_asgi(host, port, interval))
 
 
 async def _serve_asgi(host: str, port: int, interval: float) -> None:
