@@ -283,7 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
         "decode",
         help="decode a text/event-stream into JSON lines",
         description="Read an event stream and print one JSON object per event"
-        " (keys: event, data, id, retry).",
+        " (keys: event, data, id, retry) as it arrives.  Exits 0 at the end of the"
+        " input (warning on stderr if it ended inside an event) or when the output"
+        " pipe closes, 1 when the input cannot be read or breaks --max-event-size,"
+        " 2 for a usage error, 130 on Ctrl-C.",
     )
     decode.add_argument("file", nargs="?", default="-", help="input file (default: stdin)")
     _add_max_event_size(decode)
@@ -294,8 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Connect to URL like a browser's EventSource and print each event as it"
         " arrives, reconnecting (with Last-Event-ID) when the connection drops or the"
         " stream ends.  Exits 0 when the server answers 204 (or the body ends under"
-        " --max-attempts 0), 1 when it fails the connection (wrong status or content"
-        " type) or retries run out, 130 on Ctrl-C.",
+        " --max-attempts 0, or the output pipe closes), 1 when it fails the connection"
+        " (wrong status or content type), an event breaks --max-event-size or retries"
+        " run out, 2 for a usage error, 130 on Ctrl-C.",
     )
     get.add_argument("url", help="http:// or https:// URL of the event stream")
     get.add_argument(
@@ -357,7 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve a live demo page fed by an event stream",
         description="Serve a page at / that shows events from /events arriving live"
         " through the browser's EventSource: an agent's task output, one step a second,"
-        " resuming after Last-Event-ID when the browser reconnects.  Standard library only.",
+        " resuming after Last-Event-ID when the browser reconnects.  Standard library only."
+        "  Runs until Ctrl-C (exit 130); exits 1 when it cannot listen on --host/--port.",
     )
     demo.add_argument(
         "--port", type=_port, default=8000, help="TCP port (default 8000; 0 picks one)"

@@ -264,6 +264,7 @@ def ca() -> Any:
     with warnings.catch_warnings():
         # cryptography (under trustme) warns on import that Python 3.8 support ends.
         warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*Python 3.8")
         import trustme
     return trustme.CA()
 

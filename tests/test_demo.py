@@ -247,6 +247,31 @@ def test_demo_command_in_process_until_ctrl_c(
         assert '"GET /nowhere HTTP/1.1" 404' in err
 
 
+@pytest.mark.parametrize("server", SERVERS)
+def test_ctrl_c_ends_the_streams_still_open(
+    server: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A browser tab still open when the demo is stopped: its stream must end
+    # (so the browser reconnects) and nothing may be left running.
+    def open_stream(base: str) -> Tuple[http.client.HTTPConnection, Any, bytes]:
+        parts = urlsplit(base)
+        connection = http.client.HTTPConnection(str(parts.hostname), parts.port, timeout=10)
+        connection.request("GET", "/events")
+        response = connection.getresponse()
+        start = response.readline()  # "retry: 1000"
+        return connection, response, start
+
+    status, (connection, response, start) = run_demo(monkeypatch, ["--server", server], open_stream)
+    try:
+        rest = response.read()  # returns at the end of the body; a timeout fails the test
+    finally:
+        connection.close()
+    assert status == 130
+    assert start == b"retry: 1000\n"
+    assert rest.startswith(b"id: 1\ndata: step 1: ")
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def _demo_actions() -> Tuple[str, ...]:
     from sse_core import _demo
 
