@@ -10,6 +10,7 @@ import json
 import os
 import runpy
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -274,6 +275,28 @@ def test_closed_output_pipe_exits_quietly(tmp_path: Path) -> None:
                 proc.wait(TIMEOUT)
     assert json.loads(first)["data"] == "hello"
     assert (proc.returncode, stderr) == (0, b"")
+
+
+def test_ctrl_c_while_waiting_for_input_exits_130() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "sse_core", "decode"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(b"data: waiting\n\n")
+            proc.stdin.flush()
+            assert json.loads(proc.stdout.readline())["data"] == "waiting"  # reading stdin now
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=TIMEOUT)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(TIMEOUT)
+    assert proc.returncode == 130
+    assert stderr == b""
 
 
 def test_closed_output_pipe_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
