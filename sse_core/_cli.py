@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from typing import BinaryIO, List, Optional, TextIO, Tuple
 
 from ._client_http import get_header
-from ._decoder import Decoder
-from ._errors import SSEError
+from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder
+from ._errors import RemoteProtocolError, SSEError
 from ._events import Event
 from ._version import __version__
 
@@ -37,14 +38,45 @@ def _is_utf8(stream: TextIO) -> bool:
     return encoding.lower().replace("-", "").replace("_", "") == "utf8"
 
 
-def decode_stream(source: BinaryIO, out: TextIO) -> int:
-    """Decode ``source`` to JSON lines on ``out``; return the exit status."""
-    decoder = Decoder()
+def _escape(text: str, stream: TextIO) -> str:
+    """``text`` with non-ASCII escaped, unless ``stream`` takes any text."""
+    if _is_utf8(stream):
+        return text
+    return text.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def _error(message: str) -> None:
+    print(f"sse_core: {message}", file=sys.stderr, flush=True)
+
+
+def _report_stream_error(error: SSEError) -> None:
+    """Print ``error``; a broken limit also names the option that raises it."""
+    hint = "; --max-event-size raises the limit" if type(error) is RemoteProtocolError else ""
+    _error(f"{error}{hint}")
+
+
+def decode_stream(
+    source: BinaryIO,
+    out: TextIO,
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    name: str = "stdin",
+) -> int:
+    """Decode ``source`` to JSON lines on ``out``; return the exit status.
+
+    0 when the input ends (a warning on stderr if it ended inside an event), 1
+    when an event breaks ``max_event_size`` or ``source`` cannot be read (the
+    events before it are printed).  A write to ``out`` raises as usual.
+    """
+    decoder = Decoder(max_event_size=max_event_size)
     ascii_only = not _is_utf8(out)
     read = getattr(source, "read1", source.read)
     try:
         while True:
-            chunk = read(_CHUNK_SIZE)
+            try:
+                chunk = read(_CHUNK_SIZE)
+            except OSError as error:
+                _error(f"cannot read {name}: {error.strerror or error}")
+                return 1
             if not chunk:
                 break
             for event in decoder.feed(chunk):
@@ -52,23 +84,23 @@ def decode_stream(source: BinaryIO, out: TextIO) -> int:
             out.flush()
         decoder.close()
     except SSEError as error:
-        print(f"sse_core: {error}", file=sys.stderr)
+        _report_stream_error(error)
         return 1
     if decoder.truncated:
-        print("sse_core: the stream ended inside an event; it was discarded", file=sys.stderr)
+        _error("the stream ended inside an event; it was discarded")
     return 0
 
 
 def _command_decode(args: argparse.Namespace) -> int:
     if args.file == "-":
-        return decode_stream(sys.stdin.buffer, sys.stdout)
+        return decode_stream(sys.stdin.buffer, sys.stdout, args.max_event_size)
     try:
         source = open(args.file, "rb")  # noqa: SIM115 - closed below
     except OSError as error:
-        print(f"sse_core: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        _error(f"cannot read {args.file}: {error.strerror}")
         return 1
     with source:
-        return decode_stream(source, sys.stdout)
+        return decode_stream(source, sys.stdout, args.max_event_size, args.file)
 
 
 def _header(value: str) -> Tuple[str, str]:
@@ -81,14 +113,14 @@ def _header(value: str) -> Tuple[str, str]:
 def _print_event(event: Event, out: TextIO, as_json: bool) -> None:
     if as_json:
         record = {"event": event.event, "data": event.data, "id": event.id}
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.write(json.dumps(record, ensure_ascii=not _is_utf8(out)) + "\n")
     else:
         label = event.event
         if event.id:
             label += f" id={event.id}"
         if event.retry is not None:
             label += f" retry={event.retry}"
-        out.write(f"[{label}]\n{event.data}\n\n")
+        out.write(_escape(f"[{label}]\n{event.data}\n\n", out))
     out.flush()
 
 
@@ -125,8 +157,12 @@ def _command_get(args: argparse.Namespace) -> int:
             if name == "-":
                 body = sys.stdin.buffer.read()
             else:
-                with open(name, "rb") as file:
-                    body = file.read()
+                try:
+                    with open(name, "rb") as file:
+                        body = file.read()
+                except OSError as error:
+                    _error(f"cannot read {name}: {error.strerror}")
+                    return 1
         else:
             body = args.data.encode("utf-8")
     method = args.method or ("POST" if body is not None else "GET")
@@ -136,7 +172,11 @@ def _command_get(args: argparse.Namespace) -> int:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     elif args.cacert:
-        context = ssl.create_default_context(cafile=args.cacert)
+        try:
+            context = ssl.create_default_context(cafile=args.cacert)
+        except OSError as error:  # ssl.SSLError included: not a PEM file
+            _error(f"cannot load CA certificates from {args.cacert}: {error.strerror or error}")
+            return 1
 
     def log(action: object) -> None:
         line = _describe(action)
@@ -156,22 +196,18 @@ def _command_get(args: argparse.Namespace) -> int:
             connect_timeout=args.connect_timeout,
             read_timeout=args.timeout,
             ssl_context=context,
+            max_event_size=args.max_event_size,
             on_action=log if args.verbose else None,
         )
     except ValueError as error:
-        print(f"sse_core: {error}", file=sys.stderr)
+        _error(str(error))
         return 2
     try:
         with source:
             for event in source:
                 _print_event(event, sys.stdout, args.json)
-    except BrokenPipeError:
-        # The reader went away (`| head`): not an error.  Keep Python from
-        # complaining again when it flushes stdout at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
     except SSEError as error:
-        print(f"sse_core: {error}", file=sys.stderr)
+        _report_stream_error(error)
         if isinstance(error, ResponseError) and error.body:
             print(error.body.decode("utf-8", "replace"), file=sys.stderr)
         return 1
@@ -181,15 +217,59 @@ def _command_get(args: argparse.Namespace) -> int:
 def _command_demo(args: argparse.Namespace) -> int:
     from . import _demo
 
-    _demo.serve(args.host, args.port, server=args.server, interval=args.interval)
-    return 0
+    try:
+        _demo.serve(args.host, args.port, server=args.server, interval=args.interval)
+    except OSError as error:  # the address is taken, or not this machine's
+        _error(f"cannot serve on {args.host} port {args.port}: {error.strerror or error}")
+    # serve() runs until Ctrl-C (KeyboardInterrupt, handled in main); it
+    # returns only by raising, so reaching here means it failed.
+    return 1
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+def _seconds(text: str) -> float:
+    """A finite number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
     return value
+
+
+def _integer(text: str, minimum: int, maximum: Optional[int] = None) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if maximum is not None and not minimum <= value <= maximum:
+        raise argparse.ArgumentTypeError(f"must be {minimum} to {maximum}, got {text}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {minimum} or more, got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    return _integer(text, 0)
+
+
+def _size(text: str) -> int:
+    return _integer(text, 1)
+
+
+def _port(text: str) -> int:
+    return _integer(text, 0, 65535)
+
+
+def _add_max_event_size(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-event-size",
+        type=_size,
+        default=DEFAULT_MAX_EVENT_SIZE,
+        metavar="BYTES",
+        help="fail on a line or an event's data longer than this many UTF-8 bytes"
+        f" (default {DEFAULT_MAX_EVENT_SIZE}: 16 MiB)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -203,9 +283,13 @@ def build_parser() -> argparse.ArgumentParser:
         "decode",
         help="decode a text/event-stream into JSON lines",
         description="Read an event stream and print one JSON object per event"
-        " (keys: event, data, id, retry).",
+        " (keys: event, data, id, retry) as it arrives.  Exits 0 at the end of the"
+        " input (warning on stderr if it ended inside an event) or when the output"
+        " pipe closes, 1 when the input cannot be read or breaks --max-event-size,"
+        " 2 for a usage error, 130 on Ctrl-C.",
     )
     decode.add_argument("file", nargs="?", default="-", help="input file (default: stdin)")
+    _add_max_event_size(decode)
     decode.set_defaults(handler=_command_decode)
     get = commands.add_parser(
         "get",
@@ -213,8 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Connect to URL like a browser's EventSource and print each event as it"
         " arrives, reconnecting (with Last-Event-ID) when the connection drops or the"
         " stream ends.  Exits 0 when the server answers 204 (or the body ends under"
-        " --max-attempts 0), 1 when it fails the connection (wrong status or content"
-        " type) or retries run out, 130 on Ctrl-C.",
+        " --max-attempts 0, or the output pipe closes), 1 when it fails the connection"
+        " (wrong status or content type), an event breaks --max-event-size or retries"
+        " run out, 2 for a usage error, 130 on Ctrl-C.",
     )
     get.add_argument("url", help="http:// or https:// URL of the event stream")
     get.add_argument(
@@ -238,21 +323,21 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("--last-event-id", default="", metavar="ID", help="resume after this event ID")
     get.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         default=None,
         metavar="SECONDS",
         help="reconnect when the server is silent this long (default: wait for ever)",
     )
     get.add_argument(
         "--connect-timeout",
-        type=float,
+        type=_seconds,
         default=10.0,
         metavar="SECONDS",
         help="time allowed to connect (default 10)",
     )
     get.add_argument(
         "--max-attempts",
-        type=int,
+        type=_count,
         default=None,
         metavar="N",
         help="give up after N reconnections without an event (default: never; 0: no"
@@ -265,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-k", "--insecure", action="store_true", help="do not verify the TLS certificate"
     )
     get.add_argument("--cacert", metavar="FILE", help="trust the CA certificates in FILE")
+    _add_max_event_size(get)
     get.add_argument(
         "-v", "--verbose", action="store_true", help="log connections and reconnections to stderr"
     )
@@ -275,9 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve a live demo page fed by an event stream",
         description="Serve a page at / that shows events from /events arriving live"
         " through the browser's EventSource: an agent's task output, one step a second,"
-        " resuming after Last-Event-ID when the browser reconnects.  Standard library only.",
+        " resuming after Last-Event-ID when the browser reconnects.  Standard library only."
+        "  Runs until Ctrl-C (exit 130); exits 1 when it cannot listen on --host/--port.",
     )
-    demo.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks one)")
+    demo.add_argument(
+        "--port", type=_port, default=8000, help="TCP port (default 8000; 0 picks one)"
+    )
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     demo.add_argument(
         "--server",
@@ -288,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--interval",
-        type=_positive_float,
+        type=_seconds,
         default=1.0,
         help="seconds between events (default 1)",
     )
@@ -296,10 +385,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so Python's flush at exit finds no pipe."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file: nothing flushes to a pipe
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
+    """Run the command line; return the exit status.
+
+    Usage errors exit 2 (argparse raises ``SystemExit``).  A closed output
+    pipe (``| head``) ends the command quietly with 0; Ctrl-C with 130.
+    """
     args = build_parser().parse_args(argv)
     try:
         status: int = args.handler(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
     return status

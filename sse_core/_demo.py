@@ -17,18 +17,21 @@ installed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import signal
 import socket
 import socketserver
 import sys
 import time
-from typing import Any, AsyncIterator, Callable, Iterable, Iterator, List, Tuple
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator, List, Optional, Set, Tuple
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ._events import Event
 from .asgi import EventStreamResponse as AsgiResponse
 from .asgi import Message, Receive, Scope, Send, handle_connection
 from .wsgi import EventStreamResponse as WsgiResponse
+from .wsgi import Shutdown
 
 __all__ = ("PAGE", "agent_steps", "first_step", "make_wsgi_app", "make_asgi_app", "serve")
 
@@ -139,9 +142,13 @@ _PAGE_HEADERS = [
 _NOT_FOUND = b"not found\n"
 
 
-def make_wsgi_app(interval: float = 1.0) -> Callable[..., Iterable[bytes]]:
-    """The demo as a WSGI application."""
-    events = WsgiResponse(functools.partial(agent_steps, interval=interval), retry=RETRY_MS)
+def make_wsgi_app(
+    interval: float = 1.0, shutdown: Optional[Shutdown] = None
+) -> Callable[..., Iterable[bytes]]:
+    """The demo as a WSGI application; triggering ``shutdown`` ends its streams."""
+    events = WsgiResponse(
+        functools.partial(agent_steps, interval=interval), retry=RETRY_MS, shutdown=shutdown
+    )
 
     def app(environ: Any, start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -201,27 +208,76 @@ def _announce(server: str, address: Tuple[Any, ...]) -> None:
 
 
 def serve(host: str, port: int, server: str = "wsgi", interval: float = 1.0) -> None:
-    """Run the demo until interrupted."""
+    """Run the demo until interrupted (Ctrl-C raises KeyboardInterrupt).
+
+    Raises:
+        OSError: ``host`` and ``port`` cannot be listened on.
+    """
     if server == "wsgi":
         server_class = _ThreadingWSGIServer6 if ":" in host else _ThreadingWSGIServer
+        shutdown = Shutdown()
         httpd = make_server(
             host,
             port,
-            make_wsgi_app(interval),
+            make_wsgi_app(interval, shutdown),
             server_class=server_class,
             handler_class=_LogHandler,
         )
         with httpd:
             _announce("wsgi", httpd.server_address)
-            httpd.serve_forever()
-        return
-    asyncio.run(_serve_asgi(host, port, interval))
+            try:
+                httpd.serve_forever()
+            finally:
+                # Open streams (their threads outlive the server) end at
+                # their next event, and each client sees its response end.
+                shutdown.trigger()
+    else:
+        asyncio.run(_serve_asgi(host, port, interval))
+        raise KeyboardInterrupt  # what stopped it, handled inside the loop
 
 
 async def _serve_asgi(host: str, port: int, interval: float) -> None:
+    """Serve until SIGINT, then close every connection and return."""
     app = make_asgi_app(interval)
-    listener = await asyncio.start_server(functools.partial(handle_connection, app), host, port)
+    connections: Set[Any] = set()
+
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        connections.add(task)
+        try:
+            await handle_connection(app, reader, writer)
+        except asyncio.CancelledError:
+            # Stopping: the task ends normally rather than cancelled, because
+            # the stream server's done callback on Python 3.11 and 3.12 calls
+            # task.exception() on a cancelled task and logs a traceback.
+            # Nothing awaits this task, so nobody misses the cancellation.
+            pass
+        finally:
+            connections.discard(task)
+
+    listener = await asyncio.start_server(connection, host, port)
     sockets: List[Any] = list(listener.sockets or [])
-    _announce("asgi", sockets[0].getsockname())
-    async with listener:
-        await listener.serve_forever()
+    stop = asyncio.Event()
+    with contextlib.ExitStack() as stack:
+        # Ctrl-C sets `stop` between two callbacks, rather than raising
+        # KeyboardInterrupt wherever the loop happens to be (what Python
+        # before 3.11 does), so every connection closes cleanly.
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGINT, stop.set)
+            stack.callback(loop.remove_signal_handler, signal.SIGINT)
+        except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
+            # Windows' loops have no signal handlers, and none can be set
+            # outside the main thread: Ctrl-C then raises KeyboardInterrupt
+            # out of the loop, which still stops the demo.
+            pass
+        _announce("asgi", sockets[0].getsockname())
+        try:
+            await stop.wait()
+        finally:
+            # Not Server.serve_forever() or `async with listener`: on Python
+            # 3.12 they wait for every connection to end, and a stream never does.
+            listener.close()
+            for task in list(connections):
+                task.cancel()
+            await asyncio.gather(*connections, return_exceptions=True)

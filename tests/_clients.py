@@ -8,10 +8,18 @@ instead of hanging it.
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any, Dict, List, Optional, Tuple
 
 import httpx
 from httpx_sse import connect_sse
+
+with warnings.catch_warnings():
+    # httpx imports httpcore when it makes its first client, and httpcore
+    # imports h2: h2 4.1 (the last for Python 3.8) compares bytes with str at
+    # import, which -bb turns into an error.  Import it here, quietly.
+    warnings.simplefilter("ignore", BytesWarning)
+    import httpcore  # noqa: F401
 
 from sse_core import Decoder, Event
 

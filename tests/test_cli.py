@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import json
 import os
 import runpy
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -247,3 +250,149 @@ def test_python_dash_m_runs_main(
         runpy.run_module("sse_core", run_name="__main__", alter_sys=True)
     assert info.value.code == 0
     assert json_lines(capsys.readouterr().out.encode()) == EXPECTED
+
+
+# -- a user's view: closed pipes, hostile input, bad arguments ----------------------
+
+
+def test_closed_output_pipe_exits_quietly(tmp_path: Path) -> None:
+    # `python -m sse_core decode big | head -1`: head exits after one line.
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"data: hello\n\n" * 200_000)  # ~12 MB of JSON: far beyond a pipe buffer
+    with subprocess.Popen(
+        [sys.executable, "-m", "sse_core", "decode", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdout is not None
+        try:
+            first = proc.stdout.readline()
+            proc.stdout.close()
+            _, stderr = proc.communicate(timeout=TIMEOUT)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(TIMEOUT)
+    assert json.loads(first)["data"] == "hello"
+    assert (proc.returncode, stderr) == (0, b"")
+
+
+def test_ctrl_c_while_waiting_for_input_exits_130() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "sse_core", "decode"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(b"data: waiting\n\n")
+            proc.stdin.flush()
+            assert json.loads(proc.stdout.readline())["data"] == "waiting"  # reading stdin now
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=TIMEOUT)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(TIMEOUT)
+    assert proc.returncode == 130
+    assert stderr == b""
+
+
+def test_closed_output_pipe_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "stream.txt"
+    path.write_bytes(STREAM)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first write
+    out = open(write_end, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    try:
+        with contextlib.redirect_stdout(out):
+            status = _cli.main(["decode", str(path)])
+        # stdout now writes to the null device, so Python's flush at exit
+        # (here: ours) no longer fails.
+        assert os.path.samestat(os.fstat(write_end), os.stat(os.devnull))
+        out.flush()
+    finally:
+        out.close()
+    assert status == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_closed_output_that_is_not_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # main() called with a stand-in stdout: no file descriptor to redirect.
+    class ClosedPipe(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    path = tmp_path / "stream.txt"
+    path.write_bytes(STREAM)
+    with contextlib.redirect_stdout(ClosedPipe()):
+        status = _cli.main(["decode", str(path)])
+    assert (status, capsys.readouterr().err) == (0, "")
+
+
+def test_endless_line_hits_the_limit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A hostile producer that never sends a line break, and never stops.
+    limit = sse_core.DEFAULT_MAX_EVENT_SIZE
+
+    class Endless(io.RawIOBase):
+        total = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            assert self.total < 4 * limit, "the limit did not stop the command"
+            buffer[: len(buffer)] = b"x" * len(buffer)
+            self.total += len(buffer)
+            return len(buffer)
+
+    source = Endless()
+    monkeypatch.setattr(sys, "stdin", _Stdin(io.BufferedReader(source)))
+    status, out, err = run_main(capsys, "decode")
+    assert (status, out) == (1, "")
+    assert err == (
+        f"sse_core: a line of the event stream is longer than max_event_size ({limit} bytes);"
+        " --max-event-size raises the limit\n"
+    )
+    # It stopped within a read of the limit: memory stays bounded by it.
+    assert limit < source.total <= limit + 2 * 65536
+
+
+def test_max_event_size_option(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stream = b"data: short\n\ndata: " + b"x" * 100 + b"\n\n"
+    monkeypatch.setattr(sys, "stdin", _Stdin(io.BytesIO(stream)))
+    status, out, err = run_main(capsys, "decode", "--max-event-size", "50")
+    assert status == 1
+    assert [line["data"] for line in json_lines(out.encode())] == ["short"]
+    assert "max_event_size (50 bytes); --max-event-size raises the limit" in err
+    monkeypatch.setattr(sys, "stdin", _Stdin(io.BytesIO(stream)))
+    status, out, err = run_main(capsys, "decode", "--max-event-size", "200")
+    assert (status, len(json_lines(out.encode())), err) == (0, 2, "")
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1.5", "lots"])
+def test_bad_max_event_size_is_a_usage_error(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        _cli.main(["decode", "--max-event-size", value])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: ")
+    assert "argument --max-event-size: " in err
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="needs Linux's /proc")
+def test_read_error_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    # Reading /proc/self/mem at offset 0 (unmapped) fails with EIO: a real
+    # read error from the operating system, after a successful open.
+    status, out, err = run_main(capsys, "decode", "/proc/self/mem")
+    assert (status, out) == (1, "")
+    assert err.startswith("sse_core: cannot read /proc/self/mem: ")

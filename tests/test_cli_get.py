@@ -1,17 +1,33 @@
-"""``python -m sse_core get``, run as a real process against real servers."""
+# SPDX-License-Identifier: MIT
+"""``python -m sse_core get``, run as a real process against real servers, and in process."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
-from typing import Any, Iterator, List
+import warnings
+from pathlib import Path
+from typing import Any, Iterator, List, Optional, Tuple
 
 import pytest
 
-from .sse_servers import STREAM_SERVERS, RawServer, Request, send_head
+from sse_core import _cli
+
+from .sse_servers import (
+    STREAM_SERVERS,
+    RawServer,
+    Request,
+    raw_standard_handler,
+    raw_standard_server,
+    send_head,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -123,3 +139,229 @@ def test_ctrl_c_exits_130_without_traceback() -> None:
                 process.wait(10)
     assert process.returncode == 130
     assert "Traceback" not in stderr
+
+
+# -- in process: main(argv) against real servers, measured by the coverage run -------------
+
+
+class _Stdin:
+    """A stand-in for ``sys.stdin`` whose ``buffer`` is the given binary stream."""
+
+    def __init__(self, buffer: object) -> None:
+        self.buffer = buffer
+
+
+def get(capsys: pytest.CaptureFixture[str], *args: str) -> Tuple[int, str, str]:
+    status = _cli.main(["get", *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_in_process_json_verbose_and_end_of_stream(capsys: pytest.CaptureFixture[str]) -> None:
+    with raw_standard_server() as base:
+        status, out, err = get(
+            capsys, base + "/numbers", "--json", "--max-attempts", "0", "-v", "--last-event-id", "7"
+        )
+    assert status == 0, err
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {"event": "message", "data": f"n{i}", "id": str(i)} for i in (8, 9, 10)
+    ]
+    assert err.splitlines() == [
+        f"> GET {base}/numbers (Last-Event-ID: 7)",
+        "< 200 text/event-stream",
+        "* the stream ended",
+    ]
+
+
+def test_in_process_reconnects_after_end_and_error_then_204(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def handler(conn: socket.socket, request: Request, index: int) -> None:
+        if index == 0:  # an event, then the end of the body
+            send_head(conn)
+            conn.sendall(b"retry: 10\nid: a\ndata: first\n\n")
+        elif index == 1:  # an event, then silence: the read timeout fails the connection
+            send_head(conn)
+            conn.sendall(b"id: b\nevent: tick\ndata: second\n\n")
+            server.wait_closed(conn)
+        else:
+            send_head(conn, 204, [("Content-Length", "0")], content_type=None)
+
+    with RawServer(handler) as server:
+        status, out, err = get(capsys, server.url("/feed"), "-v", "--timeout", "0.5")
+    assert status == 0, err
+    assert out == "[message id=a retry=10]\nfirst\n\n[tick id=b]\nsecond\n\n"
+    lines = err.splitlines()
+    assert lines[0] == f"> GET {server.url('/feed')}"
+    assert lines[2] == "* reconnecting in 0.01s after end of stream"
+    assert lines[3] == f"> GET {server.url('/feed')} (Last-Event-ID: a)"
+    assert lines[5].startswith("* reconnecting in 0.01s after ")
+    assert "timed out" in lines[5]
+    assert lines[-1] == "< 204: the server asked to stop"
+    assert [r.headers.get("last-event-id") for r in server.requests] == [None, "a", "b"]
+
+
+def test_in_process_failures_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    def handler(conn: socket.socket, request: Request, index: int) -> None:
+        if request.target == "/plain":
+            send_head(conn, 200, [("Content-Length", "12")], content_type="text/plain")
+            conn.sendall(b"not a stream")
+        elif request.target == "/empty-500":
+            send_head(conn, 500, [("Content-Length", "0")], content_type="text/plain")
+        else:
+            send_head(conn)
+            conn.sendall(b"data: " + b"x" * 100 + b"\n\n")
+
+    with RawServer(handler) as server:
+        status, out, err = get(capsys, server.url("/plain"), "-v")
+        assert (status, out) == (1, "")
+        assert "text/plain" in err and err.endswith("\nnot a stream\n")
+        status, out, err = get(capsys, server.url("/empty-500"))
+        assert (status, out) == (1, "")
+        assert "500" in err and err.count("\n") == 1  # no body to show
+        status, out, err = get(capsys, server.url("/big"), "--max-event-size", "50")
+        assert (status, out) == (1, "")
+        assert err.endswith("max_event_size (50 bytes); --max-event-size raises the limit\n")
+
+
+def test_in_process_reconnection_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as sock:  # a port with nobody listening
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    status, out, err = get(capsys, url, "--max-attempts", "0", "-v")
+    assert (status, out) == (1, "")
+    assert err.splitlines()[0] == f"> GET {url}"
+    assert err.splitlines()[1].startswith(f"sse_core: gave up reconnecting to {url}")
+
+
+def test_in_process_request_bodies_and_method(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body_file = tmp_path / "body.json"
+    body_file.write_bytes(b'{"from": "file"}')
+    monkeypatch.setattr(sys, "stdin", _Stdin(io.BytesIO(b"from stdin")))
+    with RawServer(raw_standard_handler) as server:
+        url = server.url("/echo")
+        for data, expected in [
+            ("literal é", "literal é"),
+            ("@" + str(body_file), '{"from": "file"}'),
+            ("@-", "from stdin"),
+        ]:
+            status, out, err = get(
+                capsys, url, "-d", data, "-H", "X-Kind: got", "--max-attempts", "0"
+            )
+            assert (status, out, err) == (0, f"[got]\n{expected}\n\n", "")
+        status, out, err = get(capsys, url, "-X", "PUT", "--max-attempts", "0")
+        assert status == 1  # the handler only answers POST with a stream
+    assert [r.method for r in server.requests] == ["POST", "POST", "POST", "PUT"]
+    status, out, err = get(capsys, url, "-d", "@" + str(tmp_path / "missing"))
+    assert (status, out) == (1, "")
+    assert err == f"sse_core: cannot read {tmp_path / 'missing'}: No such file or directory\n"
+
+
+@pytest.fixture(scope="module")
+def ca() -> Any:
+    with warnings.catch_warnings():
+        # cryptography (under trustme) warns on import that Python 3.8 support ends.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*Python 3.8")
+        import trustme
+    return trustme.CA()
+
+
+def test_in_process_https_options(
+    ca: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    not_pem = tmp_path / "not.pem"
+    not_pem.write_text("hello\n")
+    with RawServer(raw_standard_handler, ssl_context=server_context) as server:
+        url = server.url("/numbers")
+        for option in (["--cacert", str(ca_file)], ["-k"], ["--insecure", "--cacert", "x"]):
+            status, out, err = get(capsys, url, *option, "--json", "--max-attempts", "0")
+            assert (status, len(out.splitlines()), err) == (0, 3, ""), option
+        # Without either, the self-made CA is not trusted.
+        status, out, err = get(capsys, url, "--max-attempts", "0")
+        assert (status, out) == (1, "")
+        assert "CERTIFICATE_VERIFY_FAILED" in err
+    for bad in (str(tmp_path / "missing.pem"), str(not_pem)):
+        status, out, err = get(capsys, url, "--cacert", bad)
+        assert (status, out) == (1, "")
+        assert err.startswith(f"sse_core: cannot load CA certificates from {bad}: ")
+
+
+def test_in_process_closed_output_pipe(capsys: pytest.CaptureFixture[str]) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    out = open(write_end, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    try:
+        with raw_standard_server() as base, contextlib.redirect_stdout(out):
+            status = _cli.main(["get", base + "/numbers"])
+        assert os.path.samestat(os.fstat(write_end), os.stat(os.devnull))
+    finally:
+        out.close()
+    assert (status, capsys.readouterr().err) == (0, "")
+
+
+def test_in_process_non_utf8_output(capsys: pytest.CaptureFixture[str]) -> None:
+    def handler(conn: socket.socket, request: Request, index: int) -> None:
+        send_head(conn)
+        conn.sendall("event: caf\u00e9\ndata: \u00e9\U0001f600\n\n".encode())
+
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="ascii")
+    with RawServer(handler) as server, contextlib.redirect_stdout(out):
+        assert _cli.main(["get", server.url("/"), "--max-attempts", "0"]) == 0
+        assert _cli.main(["get", server.url("/"), "--max-attempts", "0", "--json"]) == 0
+    out.flush()
+    human, as_json = raw.getvalue().decode("ascii").split("\n\n", 1)
+    assert human == "[caf\\xe9]\n\\xe9\\U0001f600"
+    assert json.loads(as_json) == {"event": "caf\u00e9", "data": "\u00e9\U0001f600", "id": ""}
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ftp://example.com/"], "sse_core: not an http or https URL: 'ftp://example.com/'\n"),
+        (["http://127.0.0.1:1/", "-H", "X-A: b\rc"], None),
+        (["http://127.0.0.1:1/", "--last-event-id", "a\nb"], None),
+    ],
+)
+def test_in_process_bad_request_exits_2(
+    args: List[str], message: Optional[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = get(capsys, *args)
+    assert (status, out) == (2, "")
+    assert err.startswith("sse_core: ") and err.count("\n") == 1
+    if message is not None:
+        assert err == message
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--timeout", "0"),
+        ("--timeout", "-1"),
+        ("--timeout", "nan"),
+        ("--connect-timeout", "inf"),
+        ("--connect-timeout", "soon"),
+        ("--max-attempts", "-1"),
+        ("--max-attempts", "2.5"),
+        ("--max-event-size", "0"),
+        ("-H", "no colon"),
+        ("-H", ": empty name"),
+    ],
+)
+def test_bad_option_values_are_usage_errors(
+    option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        _cli.main(["get", "http://127.0.0.1:1/", option, value])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: ")
+    assert f"error: argument {option}" in err
