@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, List, NamedTuple, Optional
+from typing import Any, Dict, List, NamedTuple, Optional
 
-from sse_core import Event, ReadyState
+from sse_core import Event, ReadyState, ReconnectPolicy
 from sse_core.async_client import AsyncEventSource
 from sse_core.client import EventSource
 
 CLIENT_KINDS = ("sync", "async")
 TIMEOUT = 20.0
+
+
+def fast(**kwargs: Any) -> ReconnectPolicy:
+    """Quick, deterministic reconnection for tests (no jitter, few attempts)."""
+    options: Dict[str, Any] = {"initial_delay": 0.05, "jitter": 0.0, "max_attempts": 3}
+    options.update(kwargs)
+    return ReconnectPolicy(**options)
 
 
 class Outcome(NamedTuple):

@@ -18,21 +18,25 @@ from typing import Any, Dict
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_quick_mode_runs(tmp_path: Path) -> None:
-    report = tmp_path / "results.json"
-    # sse_core and the stdlib baselines only, even where peers are installed.
-    peers = "sse_core,limit,f-string"
-    command = [sys.executable, "-bb", "-W", "error", "-m", "benchmarks", "--quick"]
-    command += ["--peers", peers, "--json", str(report)]
-    completed = subprocess.run(
-        command,
+def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run this interpreter on ``args`` from the project root."""
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=str(ROOT),
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
+
+
+def test_quick_mode_runs(tmp_path: Path) -> None:
+    report = tmp_path / "results.json"
+    # sse_core and the stdlib baselines only, even where peers are installed.
+    peers = "sse_core,limit,f-string"
+    command = ["-bb", "-W", "error", "-m", "benchmarks", "--quick"]
+    completed = run(*command, "--peers", peers, "--json", str(report), timeout=120)
     assert completed.returncode == 0, completed.stderr
     out = completed.stdout
     assert "Correctness vectors" in out
@@ -68,29 +72,13 @@ def check_decoder_rows(results: Dict[str, Any], ours: str) -> None:
 
 
 def test_bad_option_is_refused() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--only", "no-such-workload"],
-        cwd=str(ROOT),
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    completed = run("-m", "benchmarks", "--quick", "--only", "no-such-workload")
     assert completed.returncode != 0
     assert "unknown workload" in completed.stderr
 
 
 def test_per_call_script_runs() -> None:
-    completed = subprocess.run(
-        [sys.executable, "benchmarks/per_call.py", "--number", "50", "--repeat", "1"],
-        cwd=str(ROOT),
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    completed = run("benchmarks/per_call.py", "--number", "50", "--repeat", "1")
     assert completed.returncode == 0, completed.stderr
     rows = completed.stdout.splitlines()[2:]
     assert len(rows) == 4

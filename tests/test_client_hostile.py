@@ -39,7 +39,6 @@ from sse_core import (
     Event,
     ReadyState,
     ReconnectLimitError,
-    ReconnectPolicy,
     RemoteProtocolError,
     ResponseError,
     Wait,
@@ -48,19 +47,12 @@ from sse_core._reconnect import MAX_RECONNECTION_TIME, MAX_REDIRECTS
 from sse_core.async_client import AsyncEventSource, aiter_events
 from sse_core.client import EventSource, iter_events
 
-from .client_runner import CLIENT_KINDS
+from .client_runner import CLIENT_KINDS, fast
 from .sse_servers import RawServer, Request, send_chunk, send_head
 
 pytestmark = pytest.mark.timeout(120)
 
 TIMEOUT = 20.0  # seconds any one client run may take
-
-
-def fast(**kwargs: Any) -> ReconnectPolicy:
-    """Quick, deterministic reconnection (no jitter, few attempts)."""
-    options: Dict[str, Any] = {"initial_delay": 0.05, "jitter": 0.0, "max_attempts": 3}
-    options.update(kwargs)
-    return ReconnectPolicy(**options)
 
 
 @pytest.fixture(params=CLIENT_KINDS)

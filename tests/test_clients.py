@@ -8,7 +8,7 @@ import ssl
 import threading
 import time
 import warnings
-from typing import Any, Dict, Iterator, List
+from typing import Any, Iterator, List
 
 import pytest
 
@@ -21,14 +21,13 @@ from sse_core import (
     Event,
     ReadyState,
     ReconnectLimitError,
-    ReconnectPolicy,
     RemoteProtocolError,
     ResponseError,
 )
 from sse_core.async_client import AsyncEventSource
 from sse_core.client import EventSource
 
-from .client_runner import CLIENT_KINDS, collect
+from .client_runner import CLIENT_KINDS, collect, fast
 from .sse_servers import (
     STREAM_SERVERS,
     RawServer,
@@ -39,13 +38,6 @@ from .sse_servers import (
 )
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def fast(**kwargs: Any) -> ReconnectPolicy:
-    """Quick, deterministic reconnection for tests (no jitter, few attempts)."""
-    options: Dict[str, Any] = {"initial_delay": 0.05, "jitter": 0.0, "max_attempts": 3}
-    options.update(kwargs)
-    return ReconnectPolicy(**options)
 
 
 @pytest.fixture(params=CLIENT_KINDS)

@@ -389,6 +389,19 @@ def test_raw_helper_resets_a_complete_response_the_client_never_takes(
 # --- 2. a client that leaves in the middle of a large event -----------------------
 
 
+def _leave_mid_event(port: int, close: str) -> None:
+    """Read 100 KB of a large event's stream, then leave: FIN, or RST if ``close`` is "rst"."""
+    with _connect(port) as client:
+        client.sendall(_request())
+        got = _read_until(client, b"\r\n\r\n")
+        while len(got) < 100_000:
+            got += client.recv(65536)
+        if close == "rst":
+            _reset_on_close(client)
+        else:
+            client.shutdown(socket.SHUT_WR)
+
+
 @pytest.mark.parametrize("close", ["fin", "rst"])
 @pytest.mark.parametrize("kind", sorted(ASGI_SERVERS))
 def test_asgi_client_leaving_mid_event_closes_the_source(
@@ -399,15 +412,7 @@ def test_asgi_client_leaving_mid_event_closes_the_source(
     with ASGI_SERVERS[kind](app) as server:
         tasks = server.run_in_loop(_task_count())
         fds = _fd_count()
-        with _connect(server.port) as client:
-            client.sendall(_request())
-            got = _read_until(client, b"\r\n\r\n")
-            while len(got) < 100_000:
-                got += client.recv(65536)
-            if close == "rst":
-                _reset_on_close(client)
-            else:
-                client.shutdown(socket.SHUT_WR)
+        _leave_mid_event(server.port, close)
         wait_until(lambda: probe.finished == 1, what="the source's finally")
         wait_until(lambda: server.run_in_loop(_task_count()) == tasks, what="tasks to end")
         wait_until(lambda: _fd_count() <= fds, what="the server's socket to close")
@@ -428,15 +433,7 @@ def test_wsgi_client_leaving_mid_event_closes_the_source(
     with WSGI_SERVERS[kind](app) as server:
         threads = threading.active_count()
         fds = _fd_count()
-        with _connect(server.port) as client:
-            client.sendall(_request())
-            got = _read_until(client, b"\r\n\r\n")
-            while len(got) < 100_000:
-                got += client.recv(65536)
-            if close == "rst":
-                _reset_on_close(client)
-            else:
-                client.shutdown(socket.SHUT_WR)
+        _leave_mid_event(server.port, close)
         wait_until(lambda: probe.finished == 1, what="the source's finally")
         wait_until(lambda: threading.active_count() <= threads, what="the handler thread")
         wait_until(lambda: _fd_count() <= fds, what="the server's socket to close")
