@@ -188,7 +188,12 @@ def uvicorn_server(app: Any) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", timeout_graceful_shutdown=1)
+    # log_config=None: uvicorn's default config would stop its loggers from
+    # propagating, for the rest of the test process, and hide their lines
+    # from the tests that read them with caplog.
+    config = uvicorn.Config(
+        app, lifespan="off", log_level="warning", log_config=None, timeout_graceful_shutdown=1
+    )
     server = uvicorn.Server(config)
 
     def run() -> None:

@@ -70,13 +70,20 @@ def _kernel_send_buffer_max() -> int:
 
 
 def _fd_count() -> int:
-    """Open file descriptors of this process (servers included).
+    """Open socket descriptors of this process (servers included).
 
     Tests wait for the count to come back to at most what it was: an
     unrelated descriptor closed meanwhile (a garbage-collected socket of an
-    earlier test) must not fail them, and a leaked one still does.
+    earlier test) must not fail them, and a leaked one still does.  Only
+    sockets count: what an earlier test left to the garbage collector (a
+    file on /dev/null, a pipe) may be opened or closed at any time.
     """
-    return len(os.listdir("/proc/self/fd"))
+    count = 0
+    for name in os.listdir("/proc/self/fd"):
+        # OSError: closed meanwhile, or the listing's own descriptor.
+        with contextlib.suppress(OSError):
+            count += os.readlink("/proc/self/fd/" + name).startswith("socket:")
+    return count
 
 
 def _problems(caplog: pytest.LogCaptureFixture) -> List[str]:
