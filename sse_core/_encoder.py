@@ -51,14 +51,18 @@ def _event_text(event: Event) -> str:
     return head + text
 
 
-def _plain_run(values: Sequence[str]) -> str:
-    """The wire text of consecutive events that have only data."""
-    if len(values) > 1:
-        joined = "".join(values)
-        if "\n" not in joined and "\r" not in joined:
-            # One line each: a single join writes them all.
-            return "data: " + "\n\ndata: ".join(values) + "\n\n"
-    return "".join([_data_text(value) for value in values])
+def _plain_bytes(values: Sequence[str]) -> bytes:
+    """The wire bytes of consecutive events that have only data.
+
+    Values are encoded one by one and joined as bytes: joining them as text
+    first would widen them all to the widest character among them.
+    """
+    encoded = list(map(str.encode, values))
+    joined = b"".join(encoded)
+    if _LF not in joined and _CR not in joined:
+        # One line each: a single join writes them all.
+        return b"data: " + b"\n\ndata: ".join(encoded) + b"\n\n"
+    return b"".join([_data_text(value).encode() for value in values])
 
 
 def _surrogate_error(error: UnicodeEncodeError) -> LocalProtocolError:
@@ -114,19 +118,15 @@ def encode_batch(events: Iterable[Event]) -> bytes:
 def _batch_bytes(batch: List[Event]) -> bytes:
     """The wire bytes of a list of events, by the fastest path that fits it.
 
-    Values are encoded one by one and joined as bytes: joining them as text
-    first would widen a whole batch to the widest character in it.
+    Each event is encoded on its own and the bytes joined (see _plain_bytes).
     """
     count = len(batch)
     if count and set(map(type, batch)) == {Event}:
         datas, kinds, ids, retries = zip(*batch)
         if retries.count(None) == count:
             if kinds.count("message") == count and ids.count(None) == count:
-                values = list(map(str.encode, datas))
-                joined = b"".join(values)
-                if _LF not in joined and _CR not in joined:
-                    return b"data: " + b"\n\ndata: ".join(values) + b"\n\n"
-            elif "message" not in kinds and None not in ids:
+                return _plain_bytes(datas)
+            if "message" not in kinds and None not in ids:
                 # Event() refused line breaks in these; the joins check again
                 # for events built around it, as _event_text does.
                 names = "".join(kinds)
@@ -167,11 +167,11 @@ def _mixed_bytes(events: List[Event]) -> bytes:
             plain.append(event[0])
             continue
         if plain:
-            parts.append(_plain_run(plain).encode())
+            parts.append(_plain_bytes(plain))
             plain = []
         parts.append(_event_text(event).encode())
     if plain:
-        parts.append(_plain_run(plain).encode())
+        parts.append(_plain_bytes(plain))
     return b"".join(parts)
 
 
