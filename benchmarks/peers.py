@@ -91,11 +91,11 @@ class Peer:
 # -- decoders ----------------------------------------------------------------
 
 
-def _sse_core() -> Decode:
-    from sse_core import Decoder
+def _fed_per_chunk(make: Callable[[], Any]) -> Decode:
+    """A decode function calling ``make()``'s ``feed`` per chunk, then ``close``."""
 
     def decode(chunks: Sequence[bytes]) -> List[EventTriple]:
-        decoder = Decoder()
+        decoder = make()
         out: List[EventTriple] = []
         append = out.append
         for chunk in chunks:
@@ -105,6 +105,12 @@ def _sse_core() -> Decode:
         return out
 
     return decode
+
+
+def _sse_core() -> Decode:
+    from sse_core import Decoder
+
+    return _fed_per_chunk(Decoder)
 
 
 def _sse_core_iter() -> Decode:
@@ -166,18 +172,12 @@ class Floor:
         self.lines = held
         return out
 
+    def close(self) -> List[Any]:
+        return []
+
 
 def _floor() -> Decode:
-    def decode(chunks: Sequence[bytes]) -> List[EventTriple]:
-        floor = Floor()
-        out: List[EventTriple] = []
-        append = out.append
-        for chunk in chunks:
-            for event in floor.feed(chunk):
-                append((event.event, event.data, event.id))
-        return out
-
-    return decode
+    return _fed_per_chunk(Floor)
 
 
 def _httpx_sse() -> Decode:
