@@ -169,16 +169,21 @@ class RawServer:
 
     def wait_closed(self, conn: Any) -> None:
         """Block (bounded) until the client closes ``conn`` or the server stops."""
-        conn.settimeout(0.1)
-        deadline = time.monotonic() + TIMEOUT
-        while not self.stopping.is_set() and time.monotonic() < deadline:
-            try:
-                if not conn.recv(1024):
-                    return
-            except socket.timeout:
-                continue
-            except OSError:
+        wait_closed(conn, self.stopping)
+
+
+def wait_closed(conn: Any, stopping: Optional[threading.Event] = None) -> None:
+    """Block (bounded) until the client closes ``conn``, or ``stopping`` is set."""
+    conn.settimeout(0.1)
+    deadline = time.monotonic() + TIMEOUT
+    while not (stopping is not None and stopping.is_set()) and time.monotonic() < deadline:
+        try:
+            if not conn.recv(1024):
                 return
+        except socket.timeout:
+            continue
+        except OSError:
+            return
 
 
 @contextlib.contextmanager

@@ -6,7 +6,6 @@ and the asyncio body reader on its own.  Real servers on 127.0.0.1 throughout.
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 import sys
 import threading
@@ -27,7 +26,7 @@ from sse_core.async_client import AsyncEventSource, _Body
 from sse_core.client import EventSource
 
 from .client_runner import CLIENT_KINDS, collect
-from .sse_servers import RawServer, Request, end_chunks, send_chunk, send_head
+from .sse_servers import RawServer, Request, end_chunks, send_chunk, send_head, wait_closed
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -46,21 +45,7 @@ def kind(request: Any) -> str:
 def two_events_then_silence(conn: Any, request: Request, index: int) -> None:
     send_head(conn, chunked=True)
     send_chunk(conn, b"id: 1\ndata: one\n\nid: 2\ndata: two\n\n")
-    server_wait(conn)
-
-
-def server_wait(conn: Any) -> None:
-    """Hold the connection open (bounded) until the client goes away."""
-    conn.settimeout(0.1)
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        try:
-            if not conn.recv(1024):
-                return
-        except socket.timeout:
-            continue
-        except OSError:
-            return
+    wait_closed(conn)
 
 
 # -- views and the context managers, before any connection ------------------------------
