@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import socket
 import ssl
+import struct
 import threading
 import time
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
@@ -170,6 +171,11 @@ class RawServer:
     def wait_closed(self, conn: Any) -> None:
         """Block (bounded) until the client closes ``conn`` or the server stops."""
         wait_closed(conn, self.stopping)
+
+
+def reset_on_close(sock: Any) -> None:
+    """Make ``close()`` send RST rather than FIN (SO_LINGER with a zero timeout)."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 def wait_closed(conn: Any, stopping: Optional[threading.Event] = None) -> None:

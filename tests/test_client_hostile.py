@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import socket
 import ssl
-import struct
 import threading
 import tracemalloc
 import warnings
@@ -48,7 +47,7 @@ from sse_core.async_client import AsyncEventSource, aiter_events
 from sse_core.client import EventSource, iter_events
 
 from .client_runner import CLIENT_KINDS, fast
-from .sse_servers import RawServer, Request, send_chunk, send_head
+from .sse_servers import RawServer, Request, reset_on_close, send_chunk, send_head
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -433,8 +432,8 @@ def test_huge_retry_after_is_clamped(kind: str) -> None:
 
 
 def reset(conn: Any) -> None:
-    """Close ``conn`` with a TCP RST instead of a FIN (SO_LINGER, timeout 0)."""
-    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    """Close ``conn`` with a TCP RST instead of a FIN."""
+    reset_on_close(conn)
     conn.close()
 
 

@@ -25,7 +25,6 @@ import contextlib
 import logging
 import os
 import socket
-import struct
 import threading
 import time
 from typing import (
@@ -46,6 +45,7 @@ from sse_core import Event, asgi, wsgi
 from sse_core._http import MAX_LAST_EVENT_ID_LENGTH, StreamItem
 
 from ._servers import Running, raw_asgi_server, uvicorn_server, wait_until, wsgiref_server
+from .sse_servers import reset_on_close
 
 #: Size of each event a firehose source yields.
 EVENT_SIZE = 64 * 1024
@@ -218,11 +218,6 @@ def _connect(port: int, *, rcvbuf: Optional[int] = None) -> Iterator[socket.sock
         yield sock
     finally:
         sock.close()
-
-
-def _reset_on_close(sock: socket.socket) -> None:
-    """Make ``close()`` send RST rather than FIN (SO_LINGER with a zero timeout)."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 def _read_until(sock: socket.socket, marker: bytes, limit: int = 1 << 20) -> bytes:
@@ -404,7 +399,7 @@ def _leave_mid_event(port: int, close: str) -> None:
         while len(got) < 100_000:
             got += client.recv(65536)
         if close == "rst":
-            _reset_on_close(client)
+            reset_on_close(client)
         else:
             client.shutdown(socket.SHUT_WR)
 
@@ -459,7 +454,7 @@ def _cycles(port: int, count: int) -> None:
             client.sendall(_request())
             _read_until(client, b"data: hello\n\n")
             if i % 2:
-                _reset_on_close(client)
+                reset_on_close(client)
 
 
 @pytest.mark.parametrize("kind", sorted(ASGI_SERVERS))
