@@ -26,6 +26,11 @@ They are exactly the line boundaries of ``bytes.splitlines``, which cuts a chunk
 at all three in one C pass, whatever the mix.  A CR that ends a chunk sets
 ``_skip_lf``: an LF that starts the next chunk ends the same line.
 
+:meth:`Decoder.iter_events` runs the same rules in a generator that keeps the
+state of the stream in local variables while it runs and yields each event as
+its blank line is read; with small chunks, loading and storing that state for
+every chunk, as ``feed`` must, is a quarter of the work.
+
 Complete lines are cut with ``bytes.splitlines`` when they are short, or one
 ``bytes.find`` (memchr) at a time when they are long, where the C loop would be
 the slower (a long line holding a CR is normalised to LF first).  The per-line
@@ -51,7 +56,19 @@ decoder stays failed.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Iterable, Iterator, List, NoReturn, Optional, Tuple, Union
+import weakref
+from typing import (
+    TYPE_CHECKING,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    List,
+    NoReturn,
+    Optional,
+    Tuple,
+    Union,
+)
 
 from ._errors import LocalProtocolError, RemoteProtocolError
 from ._events import MAX_RETRY_DIGITS, Event
@@ -102,6 +119,7 @@ class _DecoderBase:
         "_last_event_id",
         "_limit",
         "_max_event_size",
+        "_reader",
         "_retry",
         "_skip_lf",
         "_special",
@@ -130,8 +148,8 @@ class _DecoderBase:
         self._tail = bytearray()
         self._at_start = True  # a leading BOM is still to be stripped
         self._skip_lf = False  # the last chunk ended with CR
-        # True when the next chunk cannot take the fast path: at the start,
-        # after a CR, or closed or failed.
+        # True when the next chunk cannot take feed()'s fast path: at the
+        # start, after a CR, closed or failed, or held by an iterator.
         self._special = True
         # The spec's buffers for the event being built.  _in_event is True once
         # they differ from their state right after a dispatch.
@@ -148,6 +166,9 @@ class _DecoderBase:
         self._error: Optional[RemoteProtocolError] = None
         self._error_raised = False
         self._truncated = False
+        # A weak reference to the iterator from iter_events() that holds the
+        # decoder, if any.
+        self._reader: Optional[Callable[[], Optional[Generator[Event, None, None]]]] = None
 
     @property
     def last_event_id(self) -> str:
@@ -177,7 +198,8 @@ class _DecoderBase:
 
     @property
     def truncated(self) -> bool:
-        """True if :meth:`close` discarded an incomplete event or line.
+        """True if :meth:`close` discarded an incomplete event or line, or an
+        iterator from :meth:`iter_events` was stopped before its chunks ended.
 
         The spec discards whatever follows the last blank line at end of
         stream; this flag tells a caller that the stream was cut mid-event.
@@ -198,6 +220,12 @@ class _DecoderBase:
             RemoteProtocolError: a limit was broken by the last chunk fed and
                 that error was not raised yet.  The decoder is closed anyway.
         """
+        reader = self._reader
+        if reader is not None:
+            self._reader = None
+            iterator = reader()
+            if iterator is not None:
+                iterator.close()  # an iterator that ends closes the decoder
         if self._error is None and not self._closed:
             self._truncated = bool(self._tail or self._in_event)
         self._closed = True
@@ -212,37 +240,35 @@ class _DecoderBase:
     def iter_events(self, chunks: Iterable[_BytesLike]) -> Iterator[Event]:
         """Decode a whole stream given as an iterable of chunks, lazily.
 
-        The same events, errors and end state as calling :meth:`feed` on each
-        chunk and :meth:`close` when the iterable is exhausted, and faster when
-        chunks are small: a chunk that ends no line costs no method call.
+        The same events and errors as calling :meth:`feed` on each chunk and
+        :meth:`close` at the end, and faster: while the iterator runs, the
+        decoder's state lives in it, and each event is yielded as soon as its
+        blank line is read.  So :attr:`last_event_id` and :attr:`retry` are
+        always those of the last event taken.
 
-        Stopping early leaves the decoder as of the last chunk taken, which
-        may be ahead of the last event taken (its :attr:`last_event_id` too).
+        The iterator holds the decoder from this call until it ends.  In the
+        meantime :meth:`feed` and another ``iter_events`` raise
+        :class:`LocalProtocolError`, and :meth:`close` stops the iterator.
+        However the iterator ends (its chunks exhausted, an exception, or
+        stopped early by ``break`` or its own ``close()``), the decoder is then
+        closed, or failed if a limit was broken.  Stopped early, it counts as
+        :attr:`truncated`.
 
         Raises:
             RemoteProtocolError: as :meth:`feed` and :meth:`close`, once the
                 events before the offending one have been yielded, and
                 before another chunk is taken.
-            LocalProtocolError: the decoder was closed.
+            LocalProtocolError: (from this call) the decoder is closed, or
+                another iterator holds it.
             TypeError: a chunk is not bytes-like.
         """
-        feed = self._feed_bytes
-        # Replaced only when the decoder closes or fails, which sets _special.
-        tail = self._tail
-        limit = self._limit
-        for chunk in chunks:
-            if type(chunk) is bytes and not self._special and 10 not in chunk and 13 not in chunk:
-                # The middle of a line, as in _feed_bytes.
-                tail += chunk
-                if len(tail) > limit:
-                    self._fail(self._line_too_long(), [])  # raises
-            else:
-                yield from feed(chunk)
-                if self._error is not None:
-                    # The chunk broke a limit after its events: raise now, not
-                    # after taking another chunk (a read that may never return).
-                    self._refuse()
-        self.close()
+        if self._special:
+            self._check_usable()
+        iterator = self._run(chunks)
+        # A weak reference: an iterator dropped unstarted frees the decoder.
+        self._reader = weakref.ref(iterator)
+        self._special = True  # feed() takes the path that refuses
+        return iterator
 
     # -- internals -------------------------------------------------------
 
@@ -253,6 +279,20 @@ class _DecoderBase:
         self._event_type = ""
         self._event_retry = None
         self._in_event = False
+
+    def _check_usable(self) -> None:
+        """Raise if the decoder is closed, failed or held by an iterator."""
+        if self._unusable:
+            self._refuse()
+        reader = self._reader
+        if reader is not None:
+            iterator = reader()
+            # gi_frame is None once it has ended, or was closed unstarted.
+            if iterator is not None and iterator.gi_frame is not None:
+                raise LocalProtocolError(
+                    "the decoder is held by an iterator from iter_events() until that ends"
+                )
+            self._reader = None
 
     def _refuse(self) -> NoReturn:
         """Raise the error for a call on a closed or failed decoder."""
@@ -265,17 +305,17 @@ class _DecoderBase:
                 f"the decoder failed earlier and cannot continue: {error}",
                 limit=error.limit,
             ) from error
-        raise LocalProtocolError("feed() called after close()")
+        raise LocalProtocolError("the decoder is closed")
 
-    def _fail(self, error: RemoteProtocolError, events: List[Event]) -> List[Event]:
-        """Enter the failed state; return ``events`` if any, else raise."""
+    def _fail(self, error: RemoteProtocolError, raise_now: bool) -> None:
+        """Enter the failed state; raise ``error`` now if ``raise_now``
+        (else the next call raises it)."""
         self._error = error
         self._unusable = self._special = True
         self._clear_buffers()
-        if events:
-            return events
-        self._error_raised = True
-        raise error
+        if raise_now:
+            self._error_raised = True
+            raise error
 
     def _line_too_long(self) -> RemoteProtocolError:
         return RemoteProtocolError(
@@ -289,6 +329,52 @@ class _DecoderBase:
             limit=self._limit,
         )
 
+    def _other_field(self, line: bytes) -> Union[bytes, bool]:
+        """The general rules for a line that is no comment, not blank and not
+        spelled ``data: ``, ``id: `` or ``event: ``.
+
+        Returns:
+            The value of a ``data`` field; else True if the line set a field,
+            False if it was ignored.
+        """
+        # "If the line contains a U+003A COLON character (:) Collect the
+        # characters on the line before the first U+003A COLON character (:),
+        # and let field be that string. Collect the characters on the line
+        # after the first U+003A COLON character (:), and let value be that
+        # string. If value starts with a U+0020 SPACE character, remove it from
+        # value."  Otherwise the whole line is the field name and the value is
+        # empty.
+        field, _, value = line.partition(b":")
+        if value[:1] == b" ":
+            value = value[1:]
+        if field == b"data":
+            return value
+        if field == b"id":
+            # "If the field value does not contain U+0000 NULL, then set the
+            # last event ID buffer to the field value. Otherwise, ignore the
+            # field."
+            if 0 in value:  # NUL
+                return False
+            self._id_buffer = value.decode("utf-8", "replace")
+        elif field == b"event":
+            # "Set the event type buffer to field value."
+            self._event_type = value.decode("utf-8", "replace")
+        elif field == b"retry":
+            # "If the field value consists of only ASCII digits, then interpret
+            # the field value as an integer in base ten, and set the event
+            # stream's reconnection time to that integer. Otherwise, ignore the
+            # field."  (bytes.isdigit is true for ASCII digits only.)
+            if not value.isdigit():
+                return False
+            digits = value.lstrip(b"0") or b"0"
+            if len(digits) > MAX_RETRY_DIGITS:
+                return False
+            self._retry = self._event_retry = int(digits)
+        else:
+            # "Otherwise: The field is ignored."
+            return False
+        return True
+
     def _feed_bytes(self, data: _BytesLike) -> List[Event]:
         """Process a chunk of the stream (``Decoder.feed``).
 
@@ -296,7 +382,10 @@ class _DecoderBase:
         as much as a chunk's work.
         """
         if self._special or type(data) is not bytes:
+            if self._special:
+                self._check_usable()
             data = self._prepare(data)
+            self._special = self._skip_lf or self._at_start
             if not data:  # also when _prepare holds the start of a BOM in _tail
                 return []
         tail = self._tail
@@ -304,7 +393,7 @@ class _DecoderBase:
             # The middle of a line: keep it.  Most chunks, when chunks are small.
             tail += data
             if len(tail) > self._limit:
-                return self._fail(self._line_too_long(), [])
+                self._fail(self._line_too_long(), True)
             return []
         if tail:  # never holds a CR or an LF
             data = b"".join((tail, data))  # one copy, not two
@@ -332,6 +421,8 @@ class _DecoderBase:
             else:
                 rest = lines.pop()  # after the last line ending: an incomplete line
         else:
+            if data[-1] == _CR:
+                self._skip_lf = self._special = True
             lines, deferred, big = self._split_special(data)
             rest = lines.pop()  # after the last line ending: an incomplete line
 
@@ -432,49 +523,15 @@ class _DecoderBase:
                                 buffer.append(single)
                             state = 2
                             continue
-                        # "If the line contains a U+003A COLON character (:)
-                        # Collect the characters on the line before the
-                        # first U+003A COLON character (:), and let field
-                        # be that string. Collect the characters on the line
-                        # after the first U+003A COLON character (:), and
-                        # let value be that string. If value starts with a
-                        # U+0020 SPACE character, remove it from value."
-                        # Otherwise the whole line is the field name and
-                        # the value is empty.
-                        field, _, value = line.partition(b":")
-                        if value[:1] == b" ":
-                            value = value[1:]
-                        if field != b"data":
-                            if field == b"id":
-                                # "If the field value does not contain U+0000
-                                # NULL, then set the last event ID buffer to the
-                                # field value. Otherwise, ignore the field."
-                                if 0 in value:  # NUL
-                                    continue
-                                self._id_buffer = value.decode("utf-8", "replace")
-                            elif field == b"event":
-                                # "Set the event type buffer to field value."
-                                self._event_type = value.decode("utf-8", "replace")
-                            elif field == b"retry":
-                                # "If the field value consists of only ASCII
-                                # digits, then interpret the field value as an
-                                # integer in base ten, and set the event
-                                # stream's reconnection time to that integer.
-                                # Otherwise, ignore the field."  (bytes.isdigit
-                                # is true for ASCII digits only.)
-                                if not value.isdigit():
-                                    continue
-                                digits = value.lstrip(b"0") or b"0"
-                                if len(digits) > MAX_RETRY_DIGITS:
-                                    continue
-                                self._retry = self._event_retry = int(digits)
-                            else:
-                                # "Otherwise: The field is ignored."
-                                continue
+                        other = self._other_field(line)
+                        if other is False:
+                            continue
+                        if other is True:
                             if state == 1:
                                 buffer.append(single)
                             state = 2
                             continue
+                        value = other
                     # "data": "Append the field value to the data buffer, then
                     # append a single U+000A LINE FEED (LF) character to the
                     # data buffer."  The LFs are added by the join at dispatch.
@@ -495,34 +552,224 @@ class _DecoderBase:
             if deferred is not None:
                 raise deferred
             if buffer:
-                # The data lines this chunk gave an event still open.
-                added = buffer[len_before:] if buffer is buffer_before else buffer
-                if not check:  # then every line is new, and they fit
-                    size = sum(map(len, added)) + len(added)
-                self._data_size = size
-                # Keep an open event's lines few and large, so the list costs
-                # little beyond the bytes it holds, however it is chunked.
-                if len(added) > 1:
-                    buffer[len(buffer) - len(added) :] = [b"\n".join(added)]
-                if len(buffer) > 1 and len(buffer[-2]) < _MERGED_PIECE:
-                    buffer[-2:] = [buffer[-2] + b"\n" + buffer[-1]]
+                self._data_size = _keep_few(
+                    buffer, buffer is buffer_before, len_before, size, check
+                )
             elif self._data_size:
                 self._data_size = 0
             if rest:  # within the limit: _cut_lines checks the longer text
                 tail += rest
         except RemoteProtocolError as error:
-            return self._fail(error, events)
+            # Events before the offending one are returned; the next call raises.
+            self._fail(error, not events)
         return events
+
+    def _run(self, chunks: Iterable[_BytesLike]) -> Generator[Event, None, None]:
+        """The iterator of :meth:`iter_events`: the rules of :meth:`feed`,
+        over the whole stream, yielding each event when its blank line is read.
+
+        The state of the stream lives in local variables while it runs, not in
+        the decoder's attributes: loading and storing them for every chunk, as
+        ``feed`` must, and gathering each chunk's events in a list, cost a
+        quarter of the time with small chunks.  Only ``last_event_id``,
+        ``retry`` and the rarer buffers are kept on the decoder as they change.
+        The price is that loop twice over, here and in :meth:`_feed_bytes`;
+        the rarer rules are shared (:meth:`_prepare`, :meth:`_split_special`,
+        :meth:`_other_field`, :func:`_keep_few`).
+        """
+        tail = self._tail  # never holds a CR or an LF
+        limit = self._limit
+        skip_lf = self._skip_lf
+        special = skip_lf or self._at_start  # the next chunk goes through _prepare
+        # The spec's data buffer, and its size as the spec counts it (lines
+        # plus LFs).  A chunk within the limit cannot hold more data than the
+        # limit, so only an event begun in an earlier chunk (size > 0), or a
+        # chunk over the limit, needs its size kept line by line; the others
+        # are counted at the chunk's end.  Either way the error comes at the
+        # same line.
+        buffer = self._data
+        size = self._data_size
+        # state 0: nothing since the last dispatch; 1: exactly one "data: "
+        # line, held in `single`; 2: anything else, held in the spec's buffers.
+        state = 2 if self._in_event else 0
+        single = b""
+        last_event_id = self._last_event_id
+        stopped = True  # by an exception or the consumer, until the loop ends
+        try:
+            for data in chunks:
+                if special or type(data) is not bytes:
+                    self._skip_lf = skip_lf
+                    data = self._prepare(data)
+                    skip_lf = self._skip_lf
+                    special = skip_lf or self._at_start
+                    if not data:  # also when _prepare holds the start of a BOM
+                        continue
+                if 10 not in data and 13 not in data:  # no LF, no CR
+                    # The middle of a line: keep it.
+                    tail += data
+                    if len(tail) > limit:
+                        raise self._line_too_long()
+                    continue
+                if tail:
+                    data = b"".join((tail, data))  # one copy, not two
+                    tail.clear()
+                deferred: Optional[RemoteProtocolError] = None
+                big = False
+                last = data[-1]
+                if len(data) <= limit and (len(data) < _LONG_LINE or data.find(b"\n") < _LONG_LINE):
+                    # The common case: short lines, within the limit.  "Lines
+                    # must be separated by either a U+000D CARRIAGE RETURN
+                    # U+000A LINE FEED (CRLF) character pair, a single U+000A
+                    # LINE FEED (LF) character, or a single U+000D CARRIAGE
+                    # RETURN (CR) character": exactly the line boundaries of
+                    # bytes.splitlines, which cuts at all three in one pass,
+                    # as fast as split(b"\n") on LF alone.
+                    lines = data.splitlines()
+                    if last == _LF:
+                        rest = b""
+                    elif last == _CR:
+                        rest = b""
+                        # The next chunk may start with the LF of this CRLF.
+                        skip_lf = special = True
+                    else:
+                        rest = lines.pop()  # after the last line ending: an incomplete line
+                else:
+                    if last == _CR:
+                        skip_lf = special = True
+                    lines, deferred, big = self._split_special(data)
+                    rest = lines.pop()
+                buffer_before = buffer
+                len_before = len(buffer)
+                check = size or big
+                for line in lines:
+                    if not line:
+                        # "If the line is empty (a blank line): Dispatch the event."
+                        if state == 1:
+                            state = 0
+                            size = 0
+                            yield _tuple_new(
+                                Event,
+                                (single.decode("utf-8", "replace"), "message", last_event_id, None),
+                            )
+                        elif state == 2:
+                            # "Set the last event ID string of the event source
+                            # to the value of the last event ID buffer."
+                            last_event_id = self._last_event_id = self._id_buffer
+                            state = 0
+                            if buffer:
+                                # The data buffer less its trailing LF: "If the
+                                # data buffer's last character is a U+000A LINE
+                                # FEED (LF) character, then remove the last
+                                # character from the data buffer."
+                                event = _tuple_new(
+                                    Event,
+                                    (
+                                        b"\n".join(buffer).decode("utf-8", "replace"),
+                                        self._event_type or "message",
+                                        last_event_id,
+                                        self._event_retry,
+                                    ),
+                                )
+                                buffer = []
+                                size = 0
+                                check = big
+                                self._event_type = ""
+                                self._event_retry = None
+                                yield event
+                            else:
+                                # "If the data buffer is an empty string, set the
+                                # data buffer and the event type buffer to the
+                                # empty string and return."
+                                self._event_type = ""
+                                self._event_retry = None
+                        continue
+                    if line[:6] == b"data: ":
+                        if state == 0:
+                            single = line[6:]
+                            state = 1
+                            if check:
+                                size = len(single) + 1
+                            continue
+                        value = line[6:]
+                    else:
+                        first = line[0]
+                        if first == 58:  # ":"
+                            # "If the line starts with a U+003A COLON character
+                            # (:) Ignore the line."
+                            continue
+                        # The first byte spares most lines a comparison.  The
+                        # commonest fields, spelled the common way, skip the
+                        # general rules below; they do what those would do.
+                        if first == 105 and line[:4] == b"id: ":  # "i"
+                            value = line[4:]
+                            if 0 in value:  # NUL: the field is ignored
+                                continue
+                            self._id_buffer = value.decode("utf-8", "replace")
+                            if state == 1:
+                                buffer.append(single)
+                            state = 2
+                            continue
+                        if first == 101 and line[:7] == b"event: ":  # "e"
+                            self._event_type = line[7:].decode("utf-8", "replace")
+                            if state == 1:
+                                buffer.append(single)
+                            state = 2
+                            continue
+                        other = self._other_field(line)
+                        if other is False:
+                            continue
+                        if other is True:
+                            if state == 1:
+                                buffer.append(single)
+                            state = 2
+                            continue
+                        value = other
+                    # "data": "Append the field value to the data buffer, then
+                    # append a single U+000A LINE FEED (LF) character to the
+                    # data buffer."  The LFs are added by the join at dispatch.
+                    if state == 1:
+                        buffer.append(single)
+                    buffer.append(value)
+                    state = 2
+                    if check:
+                        size += len(value) + 1
+                        if size > limit:
+                            raise self._data_too_large()
+                if deferred is not None:
+                    raise deferred
+                # The open event's data, kept few and large: its size as the
+                # spec counts it, and its lines joined, so the list costs
+                # little beyond the bytes it holds, however it is chunked.
+                if state == 1:
+                    if not check:
+                        size = len(single) + 1
+                elif buffer:
+                    size = _keep_few(buffer, buffer is buffer_before, len_before, size, check)
+                else:
+                    size = 0
+                if rest:  # within the limit: _cut_lines checks the longer text
+                    tail += rest
+            stopped = False
+        except RemoteProtocolError as error:
+            self._fail(error, True)
+        finally:
+            self._reader = None
+            if self._error is None:
+                # However the iterator ends, the stream has ended for the
+                # decoder: the iterator held all of its state.
+                self._truncated = stopped or bool(tail or state)
+                self._closed = self._unusable = True
+                self._clear_buffers()
 
     def _prepare(self, data: _BytesLike) -> bytes:
         """A chunk that is not bytes, or comes in a special state, made ready
         for the line rules: as bytes, without a leading BOM or the LF of a CRLF
         split across chunks (``b""`` if nothing is left to process yet)."""
-        if self._unusable:
-            self._refuse()
         if type(data) is not bytes:
             if not isinstance(data, (bytearray, memoryview)):
-                raise TypeError(f"Decoder.feed() takes bytes, not {type(data).__name__}")
+                raise TypeError(
+                    f"the decoder takes bytes, bytearray or memoryview, not {type(data).__name__}"
+                )
             data = bytes(data)  # a copy: the caller may reuse its buffer
         if self._at_start:
             if self._tail:  # the start of a BOM, held back by the last call
@@ -540,7 +787,6 @@ class _DecoderBase:
             self._skip_lf = False
             if data[0] == _LF:
                 data = data[1:]  # the LF of a CRLF split across chunks
-        self._special = self._skip_lf
         return data
 
     def _split_special(
@@ -557,9 +803,6 @@ class _DecoderBase:
         limit = self._limit
         if _CR in data:
             # The three line endings are equivalent: make them all LF.
-            if data[-1] == _CR:
-                # The next chunk may start with the LF of this CRLF.
-                self._skip_lf = self._special = True
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         if len(data) <= limit and data.find(b"\n") < _LONG_LINE:
             return data.split(b"\n"), None, False
@@ -595,6 +838,29 @@ class _DecoderBase:
         if len(data) - end > limit:
             return lines, self._line_too_long()
         return lines, None
+
+
+def _keep_few(buffer: List[bytes], same: bool, len_before: int, size: int, check: int) -> int:
+    """At a chunk's end, join the data lines it gave an event still open, so
+    the list costs little beyond the bytes it holds, however it is chunked.
+
+    Args:
+        buffer: the open event's data lines.
+        same: whether ``buffer`` is the list the chunk began with, then
+            ``len_before`` long (else the chunk dispatched, and every line is new).
+        size: the data size as kept line by line, if ``check`` is true.
+
+    Returns:
+        The open event's data size as the spec counts it (lines plus LFs).
+    """
+    added = buffer[len_before:] if same else buffer
+    if not check:  # then every line is new, and they fit
+        size = sum(map(len, added)) + len(added)
+    if len(added) > 1:
+        buffer[len(buffer) - len(added) :] = [b"\n".join(added)]
+    if len(buffer) > 1 and len(buffer[-2]) < _MERGED_PIECE:
+        buffer[-2:] = [buffer[-2] + b"\n" + buffer[-1]]
+    return size
 
 
 def _add_lines(lines: List[bytes], data: bytes, start: int, end: int) -> None:
@@ -694,17 +960,20 @@ class TextDecoder(_DecoderBase):
         Raises:
             TypeError: ``text`` is not a ``str``.
         """
-        if type(text) is not str:
-            raise TypeError(f"TextDecoder.feed() takes str, not {type(text).__name__}")
-        try:
-            data = text.encode()
-        except UnicodeEncodeError:
-            data = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text).encode()
-        return self._feed_bytes(data)
+        return self._feed_bytes(_utf8(text))
 
     def iter_events(self, chunks: Iterable[str]) -> Iterator[Event]:  # type: ignore[override]
         """Decode a whole stream given as an iterable of ``str`` chunks, lazily;
         see :meth:`Decoder.iter_events`."""
-        for chunk in chunks:
-            yield from self.feed(chunk)
-        self.close()
+        return super().iter_events(map(_utf8, chunks))
+
+
+def _utf8(text: str) -> bytes:
+    """``text`` as UTF-8, a lone surrogate (which no UTF-8 stream can hold)
+    as U+FFFD."""
+    if type(text) is not str:
+        raise TypeError(f"TextDecoder takes str, not {type(text).__name__}")
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text).encode()

@@ -11,6 +11,7 @@ decoder stays failed.  The outcome does not depend on the chunking.
 
 from __future__ import annotations
 
+import itertools
 from typing import Iterator, List, Optional, Tuple
 
 import pytest
@@ -238,17 +239,21 @@ MEMORY_LIMIT = 64 * 1024
 MEMORY_FACTOR = 6
 
 
-def peak_while_feeding(unit: bytes, chunk_size: int = 1024) -> Tuple[int, bool]:
-    """Feed ``unit`` repeated, in small chunks, up to 10 x the limit or an error."""
+def peak_while_feeding(unit: bytes, chunk_size: int, how: str) -> Tuple[int, bool]:
+    """Feed ``unit`` repeated, in chunks of about ``chunk_size`` bytes, up to
+    10 x the limit or an error, with ``feed`` or ``iter_events`` (``how``)."""
     chunk = unit * (chunk_size // len(unit) + 1)
+    count = 10 * MEMORY_LIMIT // len(chunk) + 1
     decoder = Decoder(max_event_size=MEMORY_LIMIT)
 
     def run() -> bool:
         try:
-            fed = 0
-            while fed < 10 * MEMORY_LIMIT:
-                decoder.feed(chunk)
-                fed += len(chunk)
+            if how == "feed":
+                for _ in range(count):
+                    decoder.feed(chunk)
+            else:
+                for _ in decoder.iter_events(itertools.repeat(chunk, count)):
+                    pass
         except RemoteProtocolError:
             return True
         return False
@@ -275,9 +280,13 @@ def peak_while_feeding(unit: bytes, chunk_size: int = 1024) -> Tuple[int, bool]:
         (b"data: " + b"x" * 1000 + b"\n\n", False),  # events, each well within the limit
     ],
 )
+@pytest.mark.parametrize("how", ["feed", "iter_events"])
+@pytest.mark.parametrize("chunk_size", [1024, 5])
 @requires_tracemalloc
-def test_memory_is_bounded_on_hostile_input(unit: bytes, should_fail: bool) -> None:
-    peak, failed = peak_while_feeding(unit)
+def test_memory_is_bounded_on_hostile_input(
+    unit: bytes, should_fail: bool, chunk_size: int, how: str
+) -> None:
+    peak, failed = peak_while_feeding(unit, chunk_size, how)
     assert failed is should_fail
     assert peak < MEMORY_FACTOR * MEMORY_LIMIT, f"peak {peak / MEMORY_LIMIT:.1f} x the limit"
 
