@@ -65,6 +65,15 @@ def test_an_iterator_dropped_or_closed_unstarted_frees_the_decoder() -> None:
     assert not decoder.closed
 
 
+def test_close_after_an_iterator_was_dropped_unstarted() -> None:
+    decoder = Decoder()
+    decoder.feed(b"data: a")
+    decoder.iter_events([b"\n\n"])  # dropped at once, never started
+    gc.collect()
+    assert decoder.close() == []
+    assert decoder.closed and decoder.truncated  # "data: a" never ended
+
+
 def test_stopping_early_closes_the_decoder_as_truncated() -> None:
     decoder = Decoder()
     for event in decoder.iter_events([b"data: a\n\ndata: b\n\n"]):
