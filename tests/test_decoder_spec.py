@@ -826,3 +826,46 @@ def test_decoders_are_independent() -> None:
     first.feed(b"id: 1\nretry: 5\ndata: a")
     assert second.feed(b"data: b\n\n") == [msg("b")]
     assert (second.last_event_id, second.retry) == ("", None)
+
+
+# -- long lines across chunks ---------------------------------------------------------
+
+# Lines this long reach iter_events' path for a long line ended by a later chunk
+# (sse_core._decoder._LONG_LINE is 512): it ends the line where it was kept,
+# rather than copying it into the chunk.  Every line kind, ending and position.
+LONG = "".join(chr(0x61 + i % 26) for i in range(600)).encode()
+LONG_STREAMS = [
+    b"data: " + LONG + b"\n\n",
+    b"data: " + LONG + b"\r\n\r\n",
+    b"data: " + LONG + b"\r\rdata: x\r\r",
+    b"data:" + LONG + b"\n\n",  # no space: the general rules
+    b": " + LONG + b"\ndata: x\n\n",
+    b"id: " + LONG + b"\ndata: x\n\n",
+    b"event: " + LONG + b"\r\ndata: x\r\n\r\n",
+    b"data: a\ndata: " + LONG + b"\n\n",  # a second data line
+    b"id: 7\ndata: " + LONG + b"\n\ndata: b\n\n",
+    b"data: " + LONG + b"\ndata: " + LONG[::-1] + b"\n\n",  # two long data lines
+    b"data: " + "\u00e9\U0001f600".encode() * 100 + b"\n\n",  # multi-byte characters
+    b"data: " + LONG + b"\n\ndata: " + LONG + b"\r\n\r\ndata: c\r\rdata: " + LONG,  # cut short
+    b"retry: " + b"0" * 600 + b"5\ndata: x\n\n",
+]
+
+
+@pytest.mark.parametrize("stream", LONG_STREAMS, ids=range(len(LONG_STREAMS)))
+def test_long_lines_across_chunks(stream: bytes) -> None:
+    events, last_event_id, retry = reference_decode(stream)
+    result = decode_all_ways(stream, random_count=40)
+    assert as_tuples(result.events) == events
+    assert (result.last_event_id, result.retry) == (last_event_id, retry)
+    # By 1 to 40 bytes at a time, and a long line ending in a larger chunk.
+    for size in (1, 7, 40, 700):
+        assert run_decoder([stream[i : i + size] for i in range(0, len(stream), size)]) == result
+
+
+def test_long_line_ended_by_a_large_chunk() -> None:
+    # A chunk over 8 KiB is joined to the long line instead (both ways agree).
+    stream = b"data: " + LONG + b"\n\n" + b"data: z\n\n" * 1000
+    events = as_tuples(run_decoder([stream]).events)
+    assert events == reference_decode(stream)[0]
+    assert as_tuples(run_decoder([stream[:550], stream[550:]]).events) == events
+    assert as_tuples(run_decoder([stream[:550], stream[550:8000], stream[8000:]]).events) == events

@@ -301,3 +301,22 @@ def test_text_decoder_turns_a_lone_surrogate_into_one_replacement_character() ->
     # conversion, each becomes U+FFFD.
     decoder = TextDecoder()
     assert decoder.feed("data: a\ud800b\udfff\n\n") == [msg("a\ufffdb\ufffd")]
+
+
+LONG_LIMIT = 700  # above the 512 bytes from which iter_events ends a long line in place
+
+
+@pytest.mark.parametrize(
+    ("stream", "expected"),
+    [
+        (b"data: a\n\ndata: " + b"x" * 690 + b"\n\n", ([msg("a"), msg("x" * 690)], False)),
+        (b"data: a\r\n\r\ndata: " + b"x" * 700 + b"\r\n\r\n", ([msg("a")], True)),  # the line
+        (b"data: a\r\rid: " + b"x" * 697 + b"\r\r", ([msg("a")], True)),
+        (b"data: " + b"x" * 600 + b"\ndata: " + b"y" * 150 + b"\n\n", ([], True)),  # the data
+        (b": " + b"x" * 690 + b"\ndata: " + b"y" * 600 + b"\n\n", ([msg("y" * 600)], False)),
+    ],
+)
+def test_long_line_limits_are_independent_of_chunking(
+    stream: bytes, expected: Tuple[List[Event], bool]
+) -> None:
+    assert_same_outcome_all_ways(stream, expected, LONG_LIMIT)
