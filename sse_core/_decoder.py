@@ -617,16 +617,22 @@ class _DecoderBase:
                     if len(tail) > limit:
                         raise self._line_too_long()
                     continue
-                long_line: Optional[bytearray] = None
+                big = False  # (or the data began in earlier chunks)
                 if tail:
-                    if len(tail) < _LONG_LINE or len(data) > _SMALL_CHUNK:
+                    if (
+                        state
+                        or len(tail) < _LONG_LINE
+                        or len(data) > _SMALL_CHUNK
+                        or tail[:6] != b"data: "
+                    ):
                         data = b"".join((tail, data))  # one copy, not two
                         tail.clear()
                     else:
-                        # A long line ends in this chunk: end it in its
-                        # bytearray, rather than copy it into the chunk to be
-                        # scanned and cut again (a large JSON event in small
-                        # chunks).
+                        # A long data line ends in this small chunk (a large
+                        # JSON event in small chunks): end it in its bytearray,
+                        # which becomes the value (deleting its start is O(1)),
+                        # rather than copy it into the chunk to cut it again.
+                        # It serves as bytes: it is only measured and decoded.
                         end = data.find(b"\n")
                         if end < 0:
                             end = len(data)
@@ -636,7 +642,13 @@ class _DecoderBase:
                         tail += data[:end]
                         if len(tail) > limit:
                             raise self._line_too_long()
-                        long_line = tail
+                        del tail[:6]
+                        single = cast(bytes, tail)
+                        state = 1
+                        size = len(single) + 1
+                        # This chunk's length no longer bounds the event's
+                        # data: count it line by line.
+                        big = True
                         tail = bytearray()
                         if data[end] == _CR:
                             if end + 1 == len(data):
@@ -644,14 +656,13 @@ class _DecoderBase:
                             elif data[end + 1] == _LF:
                                 end += 1
                         data = data[end + 1 :]
+                        if 10 not in data and 13 not in data:  # (or empty)
+                            tail += data
+                            if len(tail) > limit:
+                                raise self._line_too_long()
+                            continue
                 deferred: Optional[RemoteProtocolError] = None
-                big = False
-                if long_line is not None and 10 not in data and 13 not in data:
-                    lines = []
-                    rest = data
-                elif len(data) <= limit and (
-                    len(data) < _LONG_LINE or data.find(b"\n") < _LONG_LINE
-                ):
+                if len(data) <= limit and (len(data) < _LONG_LINE or data.find(b"\n") < _LONG_LINE):
                     # The common case: short lines, within the limit.  "Lines
                     # must be separated by either a U+000D CARRIAGE RETURN
                     # U+000A LINE FEED (CRLF) character pair, a single U+000A
@@ -672,26 +683,12 @@ class _DecoderBase:
                 else:
                     if data[-1] == _CR:
                         skip_lf = special = True
-                    lines, deferred, big = self._split_special(data)
+                    lines, deferred, over = self._split_special(data)
+                    big = big or over
                     rest = lines.pop()
                 buffer_before = buffer
                 len_before = len(buffer)
                 check = size or big
-                if long_line is not None:
-                    # Its bytes came in earlier chunks: this chunk's length no
-                    # longer bounds the data, so count it line by line.
-                    check = True
-                    if state == 0 and long_line[:6] == b"data: ":
-                        # The commonest case, without a copy: the bytearray
-                        # becomes the value (deleting its start is O(1)).  It
-                        # serves as bytes: it is only measured, joined and
-                        # decoded.
-                        del long_line[:6]
-                        single = cast(bytes, long_line)
-                        state = 1
-                        size = len(single) + 1
-                    else:
-                        lines.insert(0, bytes(long_line))
                 for line in lines:
                     if not line:
                         # "If the line is empty (a blank line): Dispatch the event."

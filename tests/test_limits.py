@@ -314,6 +314,7 @@ LONG_LIMIT = 700  # above the 512 bytes from which iter_events ends a long line 
         (b"data: a\r\rid: " + b"x" * 697 + b"\r\r", ([msg("a")], True)),
         (b"data: " + b"x" * 600 + b"\ndata: " + b"y" * 150 + b"\n\n", ([], True)),  # the data
         (b": " + b"x" * 690 + b"\ndata: " + b"y" * 600 + b"\n\n", ([msg("y" * 600)], False)),
+        (b"data: " + b"x" * 600 + b"\n" + b"y" * 800, ([], True)),  # the next line, unended
     ],
 )
 def test_long_line_limits_are_independent_of_chunking(
