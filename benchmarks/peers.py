@@ -21,7 +21,7 @@ Encoder adapters get a list of events and return the encoded bytes; see
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from benchmarks.reference import EventTriple
 
@@ -178,6 +178,40 @@ class Floor:
 
 def _floor() -> Decode:
     return _fed_per_chunk(Floor)
+
+
+def floor_events(chunks: Iterable[bytes]) -> Iterator[Any]:
+    """:class:`Floor` as a generator over the chunks, as ``iter_events`` is:
+    NOT A PARSER.  The held line and the event being built stay in local
+    variables, and each event is yielded as its blank line is read.  A bound
+    for designs that loop over the chunks themselves."""
+    from sse_core import Event
+
+    tail = bytearray()
+    held: List[bytes] = []
+    for data in chunks:
+        if 10 not in data:
+            tail += data
+            continue
+        if tail:
+            data = b"".join((tail, data))
+            tail.clear()
+        pieces = data.split(b"\n")
+        tail += pieces.pop()
+        for line in pieces:
+            if line:
+                held.append(line[6:])
+            elif held:
+                text = b"\n".join(held).decode("utf-8", "replace")
+                held = []
+                yield tuple.__new__(Event, (text, "message", "", None))
+
+
+def _floor_iter() -> Decode:
+    def decode(chunks: Sequence[bytes]) -> List[EventTriple]:
+        return [(event.event, event.data, event.id) for event in floor_events(chunks)]
+
+    return decode
 
 
 def _httpx_sse() -> Decode:
@@ -449,6 +483,14 @@ DECODERS: Tuple[Peer, ...] = (
         "NOT A PARSER: per chunk, split on LF, cut field names, one Event per blank line"
         " (a bound for designs called once per chunk)",
         _floor,
+        is_parser=False,
+    ),
+    Peer(
+        "floor iter",
+        "-",
+        "NOT A PARSER: the floor as a generator over the chunks"
+        " (a bound for designs that loop over the chunks, as iter_events does)",
+        _floor_iter,
         is_parser=False,
     ),
 )

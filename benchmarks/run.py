@@ -712,7 +712,7 @@ def section_targets(
             r
             for r in cell_records
             if r["library"] not in ours_names
-            and r["library"] not in ("limit", "floor")
+            and r["library"] not in ("limit", "floor", "floor iter")
             and r["status"] == "ok"
             and r["seconds"]
         ]

@@ -498,7 +498,10 @@ class _DecoderBase:
                             self._event_retry = None
                             state = 0
                         continue
-                    if line[:6] == b"data: ":
+                    # The first byte spares most lines a comparison: comments
+                    # (heartbeats) and fields other than data.
+                    first = line[0]
+                    if first == 100 and line[:6] == b"data: ":  # "d"
                         if state == 0:
                             single = line[6:]
                             state = 1
@@ -507,13 +510,11 @@ class _DecoderBase:
                             continue
                         value = line[6:]
                     else:
-                        first = line[0]
                         if first == 58:  # ":"
                             # "If the line starts with a U+003A COLON character
                             # (:) Ignore the line."
                             continue
-                        # The first byte spares most lines a comparison.  The
-                        # commonest fields, spelled the common way, skip the
+                        # The commonest fields, spelled the common way, skip the
                         # general rules below; they do what those would do.
                         if first == 105 and line[:4] == b"id: ":  # "i"
                             value = line[4:]
@@ -731,7 +732,10 @@ class _DecoderBase:
                                 self._event_type = ""
                                 self._event_retry = None
                         continue
-                    if line[:6] == b"data: ":
+                    # The first byte spares most lines a comparison: comments
+                    # (heartbeats) and fields other than data.
+                    first = line[0]
+                    if first == 100 and line[:6] == b"data: ":  # "d"
                         if state == 0:
                             single = line[6:]
                             state = 1
@@ -740,13 +744,11 @@ class _DecoderBase:
                             continue
                         value = line[6:]
                     else:
-                        first = line[0]
                         if first == 58:  # ":"
                             # "If the line starts with a U+003A COLON character
                             # (:) Ignore the line."
                             continue
-                        # The first byte spares most lines a comparison.  The
-                        # commonest fields, spelled the common way, skip the
+                        # The commonest fields, spelled the common way, skip the
                         # general rules below; they do what those would do.
                         if first == 105 and line[:4] == b"id: ":  # "i"
                             value = line[4:]

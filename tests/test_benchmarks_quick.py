@@ -87,3 +87,21 @@ def test_per_call_script_runs() -> None:
     cells = [row.split()[-4:-2] for row in rows]
     assert all(ours.isdigit() for ours, _ in cells)
     assert [floor.isdigit() for _, floor in cells] == [True, True, True, False]
+
+
+def test_floor_baselines_decode_llm_streams_as_the_spec_does() -> None:
+    # Not parsers, but on the LF stream of one-field events they model, they
+    # must find the same events, or the bound they give would mean nothing.
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks import peers, workloads
+        from benchmarks.reference import reference_events
+    finally:
+        sys.path.remove(str(ROOT))
+    stream = workloads.make("llm", 60_000)
+    expected = reference_events(stream)
+    baselines = {peer.name: peer for peer in peers.DECODERS if not peer.is_parser}
+    for chunking in ("whole", "1KiB", "random", "1byte"):
+        chunks = workloads.chunk(stream, chunking)
+        for name in ("floor", "floor iter"):
+            assert baselines[name].load()(chunks) == expected, (name, chunking)
