@@ -618,7 +618,9 @@ class _DecoderBase:
                     if len(tail) > limit:
                         raise self._line_too_long()
                     continue
-                big = False  # (or the data began in earlier chunks)
+                # The chunk is over the limit, or its first line began in an
+                # earlier chunk: then its data is counted line by line.
+                big = False
                 if tail:
                     if (
                         state
