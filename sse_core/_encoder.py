@@ -166,8 +166,8 @@ def _typed_bytes(datas: Sequence[str], kinds: Sequence[str], ids: Sequence[str])
     # _plain_bytes): encode them one by one instead.
     return b"".join(
         [
-            "".join(("event: ", kind, "\nid: ", id, "\ndata: ", text, "\n\n")).encode()
-            for kind, id, text in zip(kinds, ids, lines)
+            "".join(("event: ", kind, "\nid: ", id, "\ndata: ", data, "\n\n")).encode()
+            for kind, id, data in zip(kinds, ids, lines)
         ]
     )
 

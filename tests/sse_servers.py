@@ -34,7 +34,7 @@ import ssl
 import struct
 import threading
 import time
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple, TypeVar
 
 import uvicorn
 
@@ -49,6 +49,7 @@ class Request(NamedTuple):
 
 
 Handler = Callable[[socket.socket, Request, int], None]
+_Server = TypeVar("_Server", bound="RawServer")
 
 
 def read_request(conn: Any) -> Optional[Request]:
@@ -126,7 +127,7 @@ class RawServer:
         scheme = "https" if self.ssl_context else "http"
         return f"{scheme}://127.0.0.1:{self.port}{path}"
 
-    def __enter__(self) -> RawServer:
+    def __enter__(self: _Server) -> _Server:
         thread = threading.Thread(target=self._accept_loop, daemon=True)
         thread.start()
         self._threads.append(thread)

@@ -48,6 +48,16 @@ def cli(
     )
 
 
+def cli_process(*args: str, stdin: bool = True) -> subprocess.Popen[bytes]:
+    """``python -m sse_core *args`` running, its output (and input) on pipes."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "sse_core", *args],
+        stdin=subprocess.PIPE if stdin else None,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
 def json_lines(output: bytes) -> List[Any]:
     text = output.decode("utf-8")
     assert text == "" or text.endswith("\n")
@@ -142,12 +152,7 @@ def test_no_command_is_a_usage_error() -> None:
 
 def test_events_are_written_as_they_arrive() -> None:
     # The command streams: an event is printed before stdin is closed.
-    with subprocess.Popen(
-        [sys.executable, "-m", "sse_core", "decode"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    ) as proc:
+    with cli_process("decode") as proc:
         assert proc.stdin is not None and proc.stdout is not None
         try:
             proc.stdin.write(b"data: early\n\n")
@@ -259,11 +264,7 @@ def test_closed_output_pipe_exits_quietly(tmp_path: Path) -> None:
     # `python -m sse_core decode big | head -1`: head exits after one line.
     path = tmp_path / "big.txt"
     path.write_bytes(b"data: hello\n\n" * 200_000)  # ~12 MB of JSON: far beyond a pipe buffer
-    with subprocess.Popen(
-        [sys.executable, "-m", "sse_core", "decode", str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    ) as proc:
+    with cli_process("decode", str(path), stdin=False) as proc:
         assert proc.stdout is not None
         try:
             first = proc.stdout.readline()
@@ -278,12 +279,7 @@ def test_closed_output_pipe_exits_quietly(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_while_waiting_for_input_exits_130() -> None:
-    with subprocess.Popen(
-        [sys.executable, "-m", "sse_core", "decode"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    ) as proc:
+    with cli_process("decode") as proc:
         assert proc.stdin is not None and proc.stdout is not None
         try:
             proc.stdin.write(b"data: waiting\n\n")

@@ -524,54 +524,33 @@ def test_decoding_helpers_on_a_reset_mid_event(side: str) -> None:
 # -- TLS failures ----------------------------------------------------------------------
 
 
-class Listener:
-    """A bare TCP listener on 127.0.0.1: ``handler(conn)`` per connection, in a thread."""
+class Listener(RawServer):
+    """RawServer's accept loop, with each bare TCP connection handed to
+    ``handler(conn)`` before any TLS or HTTP."""
 
     def __init__(self, handler: Callable[[socket.socket], None]) -> None:
-        self.handler = handler
-        self.connections = 0
-        self.errors: List[BaseException] = []
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(16)
-        self._sock.settimeout(0.1)
-        self.port = self._sock.getsockname()[1]
-        self._stopping = threading.Event()
-        self._threads: List[threading.Thread] = []
+        super().__init__(self._never_called)
+        self.tcp_handler = handler
 
-    def url(self, host: str = "127.0.0.1") -> str:
+    @staticmethod
+    def _never_called(conn: Any, request: Request, index: int) -> None:
+        raise AssertionError("Listener reads no request")
+
+    @property
+    def connections(self) -> int:
+        return self._accepted
+
+    def https_url(self, host: str) -> str:
         return f"https://{host}:{self.port}/"
 
-    def __enter__(self) -> Listener:
-        self._threads.append(threading.Thread(target=self._accept, daemon=True))
-        self._threads[0].start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stopping.set()
-        for thread in list(self._threads):
-            thread.join(TIMEOUT)
-        self._sock.close()
-
-    def _accept(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:  # the 0.1 s accept timeout
-                continue
-            self.connections += 1
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
-    def _serve(self, conn: socket.socket) -> None:
+    def _serve(self, raw: socket.socket, index: int) -> None:
         try:
-            conn.settimeout(10.0)
-            self.handler(conn)
+            raw.settimeout(10.0)
+            self.tcp_handler(raw)
         except OSError as error:  # ssl.SSLError included
             self.errors.append(error)
         finally:
-            conn.close()
+            raw.close()
 
 
 @pytest.fixture(scope="module")
@@ -637,7 +616,7 @@ def test_tls_failures_are_network_errors_with_backoff(kind: str, ca: trustme.CA,
     with Listener(handler) as server:
         outcome = run(
             kind,
-            server.url(host),
+            server.https_url(host),
             ssl_context=trust,
             policy=fast(max_attempts=2, multiplier=2.0),
         )
