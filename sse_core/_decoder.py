@@ -34,10 +34,20 @@ every chunk, as ``feed`` must, is a quarter of the work.
 Complete lines are cut with ``bytes.splitlines`` when they are short, or one
 ``bytes.find`` (memchr) at a time when they are long, where the C loop would be
 the slower (a long line holding a CR is normalised to LF first).  The per-line
-rules then run in one loop with the event being built in local variables.  The
-commonest event, a single ``data: ...`` line and a blank line, never builds a
-list: the loop holds the value in ``single`` until the blank line turns it into
-an :class:`Event`.
+rules then run in one loop with the event being built in local variables:
+
+* A line's first byte picks its rule; ``bytes.removeprefix`` then tests a field
+  name spelled the common way (``data: ``, ``id: ``) and cuts its value in one
+  call, returning the line itself when the name is not there.  Anything else
+  takes the general rules.
+* The event types of ``event: `` lines are remembered by line (a stream uses a
+  few), so a repeated one costs a dictionary look-up, not a test and a decode.
+* The commonest event, a single ``data: ...`` line and a blank line, never
+  builds a list: the loop holds the value in ``single`` until the blank line
+  turns it into an :class:`Event`.  Until a field other than data is set, the
+  dispatch needs no look at the other buffers.
+* Values are decoded strictly first, which is faster, and again with
+  replacement only if that fails.
 
 Limits
 ------
@@ -46,8 +56,11 @@ of an event's data buffer (each data line plus its LF), both in bytes of the
 UTF-8 stream.  Both are properties of the stream, not of its chunking, so the
 same input fails at the same event however it is fed.  Text handed to the line
 loop is never longer than the limit (longer text is cut at line ends first), so
-the loop checks only the data buffer, and only when an event is dispatched or
-left unfinished.  A chunk that breaks the limit still returns the events
+the loop checks only the data buffer.  A chunk gives an event no more data than
+its own length, so the decoder keeps a bound on the open event's size (its size
+or bound at the chunk's start plus the chunk's length) and counts it exactly,
+line by line, only in a chunk that might take it past the limit.  A chunk that
+breaks the limit still returns the events
 completed before the offending one; the error is then raised by the next call
 to ``feed()`` or ``close()`` (at once if there were no such events), and the
 decoder stays failed.
@@ -60,6 +73,7 @@ import weakref
 from typing import (
     TYPE_CHECKING,
     Callable,
+    Dict,
     Generator,
     Iterable,
     List,
@@ -94,11 +108,18 @@ _LONG_LINE = 512
 _SMALL_CHUNK = 8192
 
 # Memory: a bytes object costs about 33 bytes beyond its contents, so an open
-# event's data lines are not kept as many tiny objects: at the end of a chunk,
-# its new lines are joined into one, and joined to the one before while that
-# is shorter than _MERGED_PIECE.  Each byte is then copied a bounded number of
-# times, and the overhead stays a fraction of the bytes held.
+# event's data lines are not kept as many tiny objects.  Once it has more than
+# _FEW_PIECES, at the end of each chunk its new lines are joined into one, and
+# joined to the one before while that is shorter than _MERGED_PIECE.  Each byte
+# is then copied a bounded number of times, and the overhead stays a fraction
+# of the bytes held.  (Below _FEW_PIECES it costs less to leave them.)
+_FEW_PIECES = 16
 _MERGED_PIECE = 128
+
+# The event types remembered by the "event: " line that set them: at most
+# _KINDS_KEPT lines, each at most _KIND_LINE_KEPT bytes long.
+_KINDS_KEPT = 32
+_KIND_LINE_KEPT = 64
 
 _BOM = b"\xef\xbb\xbf"
 _CR = 13
@@ -121,13 +142,15 @@ class _DecoderBase:
         "_error_raised",
         "_event_retry",
         "_event_type",
+        "_fields",
         "_id_buffer",
-        "_in_event",
+        "_kinds",
         "_last_event_id",
         "_limit",
         "_max_event_size",
         "_reader",
         "_retry",
+        "_size_exact",
         "_skip_lf",
         "_special",
         "_tail",
@@ -158,14 +181,19 @@ class _DecoderBase:
         # True when the next chunk cannot take feed()'s fast path: at the
         # start, after a CR, closed or failed, or held by an iterator.
         self._special = True
-        # The spec's buffers for the event being built.  _in_event is True once
-        # they differ from their state right after a dispatch.
+        # The spec's buffers for the event being built.
         self._data: List[bytes] = []
-        self._data_size = 0  # size of _data as the spec counts it: lines + LFs
+        # The size of _data as the spec counts it (lines plus LFs), or a bound
+        # on it when not _size_exact.
+        self._data_size = 0
+        self._size_exact = True
         self._event_type = ""
         self._event_retry: Optional[int] = None
         self._id_buffer = last_event_id
-        self._in_event = False
+        self._fields = False  # a field other than data set since the last dispatch
+        # The event types of the "event: " lines seen, by line: a stream uses
+        # few, and a dictionary look-up is cheaper than testing and decoding.
+        self._kinds: Dict[bytes, str] = {}
         self._last_event_id = last_event_id
         self._retry: Optional[int] = None
         self._unusable = False  # closed or failed
@@ -234,7 +262,7 @@ class _DecoderBase:
             if iterator is not None:
                 iterator.close()  # an iterator that ends closes the decoder
         if self._error is None and not self._closed:
-            self._truncated = bool(self._tail or self._in_event)
+            self._truncated = bool(self._tail or self._data or self._fields)
         self._closed = True
         self._unusable = self._special = True
         self._clear_buffers()
@@ -283,9 +311,10 @@ class _DecoderBase:
         self._tail = bytearray()
         self._data = []
         self._data_size = 0
+        self._size_exact = True
         self._event_type = ""
         self._event_retry = None
-        self._in_event = False
+        self._fields = False
 
     def _check_usable(self) -> None:
         """Raise if the decoder is closed, failed or held by an iterator."""
@@ -382,6 +411,17 @@ class _DecoderBase:
             return False
         return True
 
+    def _event_field(self, line: bytes) -> Optional[str]:
+        """The event type an ``event: `` line sets, remembered for the next
+        time (for a few short lines); None if the line is something else."""
+        value = _removeprefix(line, b"event: ")
+        if value is line:
+            return None
+        kind = value.decode("utf-8", "replace")
+        if len(self._kinds) < _KINDS_KEPT and len(line) <= _KIND_LINE_KEPT:
+            self._kinds[line] = kind
+        return kind
+
     def _feed_bytes(self, data: _BytesLike) -> List[Event]:
         """Process a chunk of the stream (``Decoder.feed``).
 
@@ -433,138 +473,149 @@ class _DecoderBase:
             lines, deferred, big = self._split_special(data)
             rest = lines.pop()  # after the last line ending: an incomplete line
 
-        # The per-line rules, with the event being built in local variables.
-        # state 0: nothing since the last dispatch; 1: exactly one "data: "
-        # line, held in `single`; 2: anything else, held in the spec's buffers.
-        buffer = buffer_before = self._data
-        len_before = len(buffer)
-        # The open event's data size, as the spec counts it (lines plus LFs).
-        # A chunk within the limit cannot hold more data than the limit, so
-        # only an event begun in an earlier chunk (size > 0), or a chunk over
-        # the limit, needs its size kept line by line; the others are counted
-        # once at the end.  Either way the error comes at the same line.
-        size = self._data_size
-        check = size or big
-        state = 2 if self._in_event else 0
-        single = b""
+        # The per-line rules, with the spec's buffers in local variables (see
+        # _run for what they hold).  Between calls the data lines are all in
+        # self._data.
+        buffer = self._data
+        single: Optional[bytes] = None
+        fields = self._fields
+        event_type = self._event_type
+        id_buffer = self._id_buffer
+        event_retry = self._event_retry
         last_event_id = self._last_event_id
+        size = self._data_size
+        check = big or (size and size + len(data) > limit)
+        if check and not self._size_exact:
+            size = _size(buffer)
+        kinds = self._kinds
+        removeprefix = _removeprefix
         try:
             try:
                 for line in lines:
                     if not line:
-                        # "If the line is empty (a blank line): Dispatch the event."
-                        if state == 1:
-                            append(
-                                _tuple_new(
-                                    Event,
-                                    (
-                                        single.decode("utf-8", "replace"),
-                                        "message",
-                                        last_event_id,
-                                        None,
-                                    ),
-                                )
-                            )
-                            state = 0
-                            size = 0
-                        elif state == 2:
+                        # "If the line is empty (a blank line): Dispatch the
+                        # event."  The data is the buffer's lines joined by
+                        # LFs: "If the data buffer's last character is a U+000A
+                        # LINE FEED (LF) character, then remove the last
+                        # character from the data buffer."
+                        if buffer:
+                            value = b"\n".join(buffer)
+                            buffer = []
+                            check = big
+                        elif single is not None:
+                            value = single
+                            single = None
+                        else:
+                            if fields:
+                                # The last event ID is set as below, then "If
+                                # the data buffer is an empty string, set the
+                                # data buffer and the event type buffer to the
+                                # empty string and return."
+                                last_event_id = self._last_event_id = id_buffer
+                                event_type = ""
+                                event_retry = None
+                                fields = False
+                            continue
+                        size = 0
+                        try:
+                            text = value.decode()  # strict, faster when it can be
+                        except UnicodeDecodeError:
+                            text = value.decode("utf-8", "replace")
+                        if fields:
                             # "Set the last event ID string of the event source
-                            # to the value of the last event ID buffer."
-                            last_event_id = self._last_event_id = self._id_buffer
-                            if buffer:
-                                # The data buffer less its trailing LF: "If the
-                                # data buffer's last character is a U+000A LINE
-                                # FEED (LF) character, then remove the last
-                                # character from the data buffer."
-                                value = b"\n".join(buffer)
-                                append(
-                                    _tuple_new(
-                                        Event,
-                                        (
-                                            value.decode("utf-8", "replace"),
-                                            self._event_type or "message",
-                                            last_event_id,
-                                            self._event_retry,
-                                        ),
-                                    )
-                                )
-                                buffer = []
-                                size = 0
-                                check = big
-                            # "If the data buffer is an empty string, set the
-                            # data buffer and the event type buffer to the empty
-                            # string and return."  Either way both end up empty.
-                            self._event_type = ""
-                            self._event_retry = None
-                            state = 0
+                            # to the value of the last event ID buffer."  With
+                            # no field since the last dispatch, they are equal,
+                            # and the other buffers are empty.
+                            last_event_id = self._last_event_id = id_buffer
+                            event = _tuple_new(
+                                Event, (text, event_type or "message", last_event_id, event_retry)
+                            )
+                            event_type = ""
+                            event_retry = None
+                            fields = False
+                        else:
+                            event = _tuple_new(Event, (text, "message", last_event_id, None))
+                        append(event)
                         continue
                     # The first byte spares most lines a comparison: comments
-                    # (heartbeats) and fields other than data.
+                    # (heartbeats) and fields other than data.  removeprefix
+                    # tests a name and cuts the value in one call; it returns
+                    # the line itself when the name is not there.
                     first = line[0]
-                    if first == 100 and line[:6] == b"data: ":  # "d"
-                        if state == 0:
-                            single = line[6:]
-                            state = 1
-                            if check:
-                                size = len(single) + 1
-                            continue
-                        value = line[6:]
-                    else:
+                    if first != 100 or (value := removeprefix(line, b"data: ")) is line:
                         if first == 58:  # ":"
                             # "If the line starts with a U+003A COLON character
                             # (:) Ignore the line."
                             continue
                         # The commonest fields, spelled the common way, skip the
                         # general rules below; they do what those would do.
-                        if first == 105 and line[:4] == b"id: ":  # "i"
-                            value = line[4:]
+                        if first == 105 and (value := removeprefix(line, b"id: ")) is not line:
                             if 0 in value:  # NUL: the field is ignored
                                 continue
-                            self._id_buffer = value.decode("utf-8", "replace")
-                            if state == 1:
-                                buffer.append(single)
-                            state = 2
+                            try:
+                                id_buffer = value.decode()
+                            except UnicodeDecodeError:
+                                id_buffer = value.decode("utf-8", "replace")
+                            fields = True
                             continue
-                        if first == 101 and line[:7] == b"event: ":  # "e"
-                            self._event_type = line[7:].decode("utf-8", "replace")
-                            if state == 1:
-                                buffer.append(single)
-                            state = 2
+                        if first == 101 and (
+                            (kind := kinds.get(line)) is not None
+                            or (kind := self._event_field(line)) is not None
+                        ):
+                            event_type = kind  # the few types a stream uses, decoded once
+                            fields = True
                             continue
+                        self._event_type = event_type
+                        self._id_buffer = id_buffer
+                        self._event_retry = event_retry
                         other = self._other_field(line)
-                        if other is False:
-                            continue
                         if other is True:
-                            if state == 1:
-                                buffer.append(single)
-                            state = 2
+                            event_type = self._event_type
+                            id_buffer = self._id_buffer
+                            event_retry = self._event_retry
+                            fields = True
+                            continue
+                        if other is False:
                             continue
                         value = other
                     # "data": "Append the field value to the data buffer, then
                     # append a single U+000A LINE FEED (LF) character to the
                     # data buffer."  The LFs are added by the join at dispatch.
-                    if state == 1:
-                        buffer.append(single)
-                    buffer.append(value)
-                    state = 2
+                    if buffer:
+                        buffer.append(value)
+                    elif single is None:
+                        single = value
+                        if check:
+                            size = len(value) + 1
+                        continue
+                    else:
+                        buffer = [single, value]
+                        single = None
                     if check:
                         size += len(value) + 1
                         if size > limit:
                             raise self._data_too_large()
             finally:
-                if state == 1:
-                    buffer.append(single)
-                    state = 2
+                if single is not None:
+                    buffer.append(single)  # to an empty buffer
                 self._data = buffer
-                self._in_event = state == 2
+                self._fields = fields
+                self._event_type = event_type
+                self._id_buffer = id_buffer
+                self._event_retry = event_retry
             if deferred is not None:
                 raise deferred
+            # As at the end of a chunk in _run.
             if buffer:
-                self._data_size = _keep_few(
-                    buffer, buffer is buffer_before, len_before, size, check
-                )
+                if not check:
+                    size += len(data)
+                self._data_size = size
+                self._size_exact = bool(check)
+                if len(buffer) > _FEW_PIECES:
+                    _merge_pieces(buffer)
             elif self._data_size:
                 self._data_size = 0
+                self._size_exact = True
             if rest:  # within the limit: _cut_lines checks the longer text
                 tail += rest
         except RemoteProtocolError as error:
@@ -579,29 +630,38 @@ class _DecoderBase:
         The state of the stream lives in local variables while it runs, not in
         the decoder's attributes: loading and storing them for every chunk, as
         ``feed`` must, and gathering each chunk's events in a list, cost a
-        quarter of the time with small chunks.  Only ``last_event_id``,
-        ``retry`` and the rarer buffers are kept on the decoder as they change.
-        The price is that loop twice over, here and in :meth:`_feed_bytes`;
-        the rarer rules are shared (:meth:`_prepare`, :meth:`_split_special`,
-        :meth:`_other_field`, :func:`_keep_few`).
+        quarter of the time with small chunks.  Only ``last_event_id`` and
+        ``retry`` are kept on the decoder as they change.  The price is the
+        line loop twice over, here and in :meth:`_feed_bytes`; the rarer rules
+        are shared (:meth:`_prepare`, :meth:`_split_special`,
+        :meth:`_other_field`, :meth:`_event_field`, :func:`_merge_pieces`).
         """
         tail = self._tail  # never holds a CR or an LF
         limit = self._limit
+        short = min(limit + 1, _LONG_LINE)  # shorter chunks are short lines within the limit
         skip_lf = self._skip_lf
         special = skip_lf or self._at_start  # the next chunk goes through _prepare
-        # The spec's data buffer, and its size as the spec counts it (lines
-        # plus LFs).  A chunk within the limit cannot hold more data than the
-        # limit, so only an event begun in an earlier chunk (size > 0), or a
-        # chunk over the limit, needs its size kept line by line; the others
-        # are counted at the chunk's end.  Either way the error comes at the
-        # same line.
+        # The spec's data buffer: its first line alone in `single` while it
+        # has one (most events have one: no list to build and join), then
+        # all of its lines in `buffer`.
+        single: Optional[bytes] = None
         buffer = self._data
-        size = self._data_size
-        # state 0: nothing since the last dispatch; 1: exactly one "data: "
-        # line, held in `single`; 2: anything else, held in the spec's buffers.
-        state = 2 if self._in_event else 0
-        single = b""
+        # Whether a field other than data was set since the last dispatch:
+        # until then the other buffers need no look at dispatch.
+        fields = self._fields
+        event_type = self._event_type
+        id_buffer = self._id_buffer
+        event_retry = self._event_retry
         last_event_id = self._last_event_id
+        # The open event's data size as the spec counts it (lines plus LFs),
+        # or when not `exact` a bound on it.  A chunk gives an event no more
+        # data than its own length, so only a chunk that might take the event
+        # past the limit needs the size counted exactly and then kept line by
+        # line; either way the error comes at the same line.
+        size = self._data_size
+        exact = self._size_exact
+        kinds = self._kinds
+        removeprefix = _removeprefix
         stopped = True  # by an exception or the consumer, until the loop ends
         try:
             for data in chunks:
@@ -618,14 +678,17 @@ class _DecoderBase:
                     if len(tail) > limit:
                         raise self._line_too_long()
                     continue
-                # The chunk is over the limit, or its first line began in an
-                # earlier chunk: then its data is counted line by line.
+                # The chunk is over the limit, or ends a long data line held
+                # from earlier chunks (below): then its data is counted line
+                # by line.
                 big = False
                 if tail:
                     if (
-                        state
-                        or len(tail) < _LONG_LINE
+                        len(tail) < _LONG_LINE
                         or len(data) > _SMALL_CHUNK
+                        or single is not None
+                        or buffer
+                        or fields
                         or tail[:6] != b"data: "
                     ):
                         data = b"".join((tail, data))  # one copy, not two
@@ -647,11 +710,8 @@ class _DecoderBase:
                             raise self._line_too_long()
                         del tail[:6]
                         single = cast(bytes, tail)
-                        state = 1
                         size = len(single) + 1
-                        # This chunk's length no longer bounds the event's
-                        # data: count it line by line.
-                        big = True
+                        exact = big = True
                         tail = bytearray()
                         if data[end] == _CR:
                             if end + 1 == len(data):
@@ -665,7 +725,7 @@ class _DecoderBase:
                                 raise self._line_too_long()
                             continue
                 deferred: Optional[RemoteProtocolError] = None
-                if len(data) <= limit and (len(data) < _LONG_LINE or data.find(b"\n") < _LONG_LINE):
+                if len(data) < short or (len(data) <= limit and data.find(b"\n") < _LONG_LINE):
                     # The common case: short lines, within the limit.  "Lines
                     # must be separated by either a U+000D CARRIAGE RETURN
                     # U+000A LINE FEED (CRLF) character pair, a single U+000A
@@ -689,116 +749,132 @@ class _DecoderBase:
                     lines, deferred, over = self._split_special(data)
                     big = big or over
                     rest = lines.pop()
-                buffer_before = buffer
-                len_before = len(buffer)
-                check = size or big
+                check = big or (size and size + len(data) > limit)
+                if check and not exact:
+                    size = len(single) + 1 if single is not None else _size(buffer)
+                    exact = True
                 for line in lines:
                     if not line:
-                        # "If the line is empty (a blank line): Dispatch the event."
-                        if state == 1:
-                            state = 0
-                            size = 0
-                            yield _tuple_new(
-                                Event,
-                                (single.decode("utf-8", "replace"), "message", last_event_id, None),
-                            )
-                        elif state == 2:
-                            # "Set the last event ID string of the event source
-                            # to the value of the last event ID buffer."
-                            last_event_id = self._last_event_id = self._id_buffer
-                            state = 0
-                            if buffer:
-                                # The data buffer less its trailing LF: "If the
-                                # data buffer's last character is a U+000A LINE
-                                # FEED (LF) character, then remove the last
-                                # character from the data buffer."
-                                event = _tuple_new(
-                                    Event,
-                                    (
-                                        b"\n".join(buffer).decode("utf-8", "replace"),
-                                        self._event_type or "message",
-                                        last_event_id,
-                                        self._event_retry,
-                                    ),
-                                )
-                                buffer = []
-                                size = 0
-                                check = big
-                                self._event_type = ""
-                                self._event_retry = None
-                                yield event
-                            else:
-                                # "If the data buffer is an empty string, set the
+                        # "If the line is empty (a blank line): Dispatch the
+                        # event."  The data is the buffer's lines joined by
+                        # LFs: "If the data buffer's last character is a U+000A
+                        # LINE FEED (LF) character, then remove the last
+                        # character from the data buffer."
+                        if buffer:
+                            value = b"\n".join(buffer)
+                            buffer = []
+                            check = big
+                        elif single is not None:
+                            value = single
+                            single = None
+                        else:
+                            if fields:
+                                # The last event ID is set as below, then "If
+                                # the data buffer is an empty string, set the
                                 # data buffer and the event type buffer to the
                                 # empty string and return."
-                                self._event_type = ""
-                                self._event_retry = None
+                                last_event_id = self._last_event_id = id_buffer
+                                event_type = ""
+                                event_retry = None
+                                fields = False
+                            continue
+                        size = 0
+                        try:
+                            text = value.decode()  # strict, faster when it can be
+                        except UnicodeDecodeError:
+                            text = value.decode("utf-8", "replace")
+                        if fields:
+                            # "Set the last event ID string of the event source
+                            # to the value of the last event ID buffer."  With
+                            # no field since the last dispatch, they are equal,
+                            # and the other buffers are empty.
+                            last_event_id = self._last_event_id = id_buffer
+                            event = _tuple_new(
+                                Event, (text, event_type or "message", last_event_id, event_retry)
+                            )
+                            event_type = ""
+                            event_retry = None
+                            fields = False
+                        else:
+                            event = _tuple_new(Event, (text, "message", last_event_id, None))
+                        yield event
                         continue
                     # The first byte spares most lines a comparison: comments
-                    # (heartbeats) and fields other than data.
+                    # (heartbeats) and fields other than data.  removeprefix
+                    # tests a name and cuts the value in one call; it returns
+                    # the line itself when the name is not there.
                     first = line[0]
-                    if first == 100 and line[:6] == b"data: ":  # "d"
-                        if state == 0:
-                            single = line[6:]
-                            state = 1
-                            if check:
-                                size = len(single) + 1
-                            continue
-                        value = line[6:]
-                    else:
+                    if first != 100 or (value := removeprefix(line, b"data: ")) is line:
                         if first == 58:  # ":"
                             # "If the line starts with a U+003A COLON character
                             # (:) Ignore the line."
                             continue
                         # The commonest fields, spelled the common way, skip the
                         # general rules below; they do what those would do.
-                        if first == 105 and line[:4] == b"id: ":  # "i"
-                            value = line[4:]
+                        if first == 105 and (value := removeprefix(line, b"id: ")) is not line:
                             if 0 in value:  # NUL: the field is ignored
                                 continue
-                            self._id_buffer = value.decode("utf-8", "replace")
-                            if state == 1:
-                                buffer.append(single)
-                            state = 2
+                            try:
+                                id_buffer = value.decode()
+                            except UnicodeDecodeError:
+                                id_buffer = value.decode("utf-8", "replace")
+                            fields = True
                             continue
-                        if first == 101 and line[:7] == b"event: ":  # "e"
-                            self._event_type = line[7:].decode("utf-8", "replace")
-                            if state == 1:
-                                buffer.append(single)
-                            state = 2
+                        if first == 101 and (
+                            (kind := kinds.get(line)) is not None
+                            or (kind := self._event_field(line)) is not None
+                        ):
+                            event_type = kind  # the few types a stream uses, decoded once
+                            fields = True
                             continue
+                        self._event_type = event_type
+                        self._id_buffer = id_buffer
+                        self._event_retry = event_retry
                         other = self._other_field(line)
-                        if other is False:
-                            continue
                         if other is True:
-                            if state == 1:
-                                buffer.append(single)
-                            state = 2
+                            event_type = self._event_type
+                            id_buffer = self._id_buffer
+                            event_retry = self._event_retry
+                            fields = True
+                            continue
+                        if other is False:
                             continue
                         value = other
                     # "data": "Append the field value to the data buffer, then
                     # append a single U+000A LINE FEED (LF) character to the
                     # data buffer."  The LFs are added by the join at dispatch.
-                    if state == 1:
-                        buffer.append(single)
-                    buffer.append(value)
-                    state = 2
+                    if buffer:
+                        buffer.append(value)
+                    elif single is None:
+                        single = value
+                        if check:
+                            size = len(value) + 1
+                        continue
+                    else:
+                        buffer = [single, value]
+                        single = None
                     if check:
                         size += len(value) + 1
                         if size > limit:
                             raise self._data_too_large()
                 if deferred is not None:
                     raise deferred
-                # The open event's data, kept few and large: its size as the
-                # spec counts it, and its lines joined, so the list costs
-                # little beyond the bytes it holds, however it is chunked.
-                if state == 1:
+                # The open event's data size, and its lines kept few and large,
+                # so the list costs little beyond the bytes it holds, however
+                # the stream is chunked.
+                if single is not None:
                     if not check:
                         size = len(single) + 1
+                        exact = True
                 elif buffer:
-                    size = _keep_few(buffer, buffer is buffer_before, len_before, size, check)
+                    if not check:
+                        size += len(data)
+                        exact = False
+                    if len(buffer) > _FEW_PIECES:
+                        _merge_pieces(buffer)
                 else:
                     size = 0
+                    exact = True
                 if rest:  # within the limit: _cut_lines checks the longer text
                     tail += rest
             stopped = False
@@ -809,7 +885,7 @@ class _DecoderBase:
             if self._error is None:
                 # However the iterator ends, the stream has ended for the
                 # decoder: the iterator held all of its state.
-                self._truncated = stopped or bool(tail or state)
+                self._truncated = stopped or bool(tail or single is not None or buffer or fields)
                 self._closed = self._unusable = True
                 self._clear_buffers()
 
@@ -892,27 +968,34 @@ class _DecoderBase:
         return lines, None
 
 
-def _keep_few(buffer: List[bytes], same: bool, len_before: int, size: int, check: int) -> int:
-    """At a chunk's end, join the data lines it gave an event still open, so
-    the list costs little beyond the bytes it holds, however it is chunked.
+def _size(buffer: List[bytes]) -> int:
+    """The size of a data buffer as the spec counts it: lines plus LFs (its
+    pieces are lines joined with LFs)."""
+    return sum(map(len, buffer)) + len(buffer)
 
-    Args:
-        buffer: the open event's data lines.
-        same: whether ``buffer`` is the list the chunk began with, then
-            ``len_before`` long (else the chunk dispatched, and every line is new).
-        size: the data size as kept line by line, if ``check`` is true.
 
-    Returns:
-        The open event's data size as the spec counts it (lines plus LFs).
-    """
-    added = buffer[len_before:] if same else buffer
-    if not check:  # then every line is new, and they fit
-        size = sum(map(len, added)) + len(added)
-    if len(added) > 1:
-        buffer[len(buffer) - len(added) :] = [b"\n".join(added)]
-    if len(buffer) > 1 and len(buffer[-2]) < _MERGED_PIECE:
-        buffer[-2:] = [buffer[-2] + b"\n" + buffer[-1]]
-    return size
+def _merge_pieces(buffer: List[bytes]) -> None:
+    """Join the short pieces at the end of an open event's data buffer (its
+    lines, or lines already joined with LFs) into one, so the list costs
+    little beyond the bytes it holds.  Only short pieces are copied again."""
+    start = len(buffer) - 1
+    while start and len(buffer[start - 1]) < _MERGED_PIECE:
+        start -= 1
+    if start < len(buffer) - 1:
+        buffer[start:] = [b"\n".join(buffer[start:])]
+
+
+def _removeprefix_38(line: bytes, prefix: bytes) -> bytes:
+    """bytes.removeprefix before Python 3.9: the line itself when it does not
+    start with the prefix."""
+    if line[: len(prefix)] == prefix:
+        return line[len(prefix) :]
+    return line
+
+
+#: ``line[len(prefix):]`` if the line starts with the prefix, else the line
+#: itself (the same object, so ``is`` tells the two apart).
+_removeprefix: Callable[[bytes, bytes], bytes] = getattr(bytes, "removeprefix", _removeprefix_38)
 
 
 def _add_lines(lines: List[bytes], data: bytes, start: int, end: int) -> None:

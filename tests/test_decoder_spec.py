@@ -146,6 +146,13 @@ CASES = (
             "utf8 lone continuation byte", b"data: a\x80b\n\n", [msg("a" + FFFD + "b")], rule=UTF8
         ),
         case("utf8 byte 0xFF", b"data: \xff\n\n", [msg(FFFD)], rule=UTF8),
+        case(
+            "utf8 invalid bytes in every field value",
+            b"event: \xff\nid: a\x80\ndata: b\xc0\ndata: \xfe\n\nid:\xff\ndata:\xff\n\n",
+            [msg("b" + FFFD + "\n" + FFFD, FFFD, "a" + FFFD), msg(FFFD, id=FFFD)],
+            last_event_id=FFFD,
+            rule=UTF8,
+        ),
         case("utf8 overlong encoding", b"data: \xc0\xaf\n\n", [msg(FFFD * 2)], rule=UTF8),
         case("utf8 encoded surrogate", b"data: \xed\xa0\x80\n\n", [msg(FFFD * 3)], rule=UTF8),
         case(
@@ -348,6 +355,18 @@ CASES = (
             rule=EMPTY_DATA,
         ),
         case("event type named message", b"event: message\ndata: x\n\n", [msg("x")], rule=TYPE),
+        case(
+            "event type set again by the same line",
+            b"event: add\ndata: 1\n\nevent: add\ndata: 2\n\ndata: 3\n\nevent:add\ndata: 4\n\n",
+            [msg("1", "add"), msg("2", "add"), msg("3"), msg("4", "add")],
+            rule=RESET,
+        ),
+        case(
+            "event line not quite an event field",
+            b"events: a\ndata: 1\n\nevent a\ndata: 2\n\neVent: a\ndata: 3\n\n",
+            [msg("1"), msg("2"), msg("3")],
+            rule=UNKNOWN,
+        ),
         case(
             "event type with NUL is kept",
             b"event: a\x00\ndata: x\n\n",
@@ -869,3 +888,27 @@ def test_long_line_ended_by_a_large_chunk() -> None:
     assert events == reference_decode(stream)[0]
     assert as_tuples(run_decoder([stream[:550], stream[550:]]).events) == events
     assert as_tuples(run_decoder([stream[:550], stream[550:8000], stream[8000:]]).events) == events
+
+
+def test_more_event_types_than_the_decoder_remembers() -> None:
+    # The decoder remembers the type of a few short "event: " lines; the rest
+    # are decoded each time, with the same result.
+    kinds = [f"type{n}" for n in range(40)] + ["t" * 100]
+    stream = b"".join(f"event: {kind}\ndata: {kind}\n\n".encode() for kind in kinds * 2)
+    result = decode_all_ways(stream, random_count=3)
+    assert result.events == [msg(kind, kind) for kind in kinds * 2]
+    assert as_tuples(result.events) == reference_decode(stream)[0]
+    decoder = Decoder()
+    decoder.feed(stream)
+    assert len(decoder._kinds) == 32  # bounded, whatever the stream sends
+
+
+def test_removeprefix_tells_lines_apart_by_identity() -> None:
+    # The decoder's hot loop relies on this, on every interpreter it runs on.
+    from sse_core._decoder import _removeprefix, _removeprefix_38
+
+    for function in (_removeprefix, _removeprefix_38):
+        line = bytes(bytearray(b"data: x"))
+        assert function(line, b"data: ") == b"x"
+        assert function(line, b"id: ") is line
+        assert function(line, b"data: x!") is line

@@ -321,3 +321,23 @@ def test_long_line_limits_are_independent_of_chunking(
     stream: bytes, expected: Tuple[List[Event], bool]
 ) -> None:
     assert_same_outcome_all_ways(stream, expected, LONG_LIMIT)
+
+
+def test_many_line_events_near_the_limit_in_any_chunks() -> None:
+    # An event of many data lines spread over many chunks: the decoder keeps a
+    # bound on its size until a chunk might take it past the limit, then counts
+    # exactly.  9 bytes a line: 111 lines are 999 bytes, 112 are 1008.
+    limit = 1000
+    fits = b"data: abcdefgh\n" * 111 + b"\n"
+    breaks = b"data: abcdefgh\n" * 112 + b"\n"
+    small = b"id: 1\ndata: a\n\n"
+    one = "\n".join(["abcdefgh"] * 111)
+    for stream, expected in [
+        (small + fits + small + fits, ([msg("a", "1"), msg(one, "1")] * 2, False)),
+        (small + fits + small + breaks + small, ([msg("a", "1"), msg(one, "1"), msg("a", "1")], True)),
+        (fits * 3 + b": " + b"x" * 990 + b"\n" + breaks, ([msg(one)] * 3, True)),
+    ]:
+        want = (as_tuples(expected[0]), expected[1])
+        for size in (1, 3, 16, 40, 100, 333, 999, 1000, 1001, 4096, len(stream)):
+            chunks = [stream[i : i + size] for i in range(0, len(stream), size)]
+            assert outcome(chunks, limit) == want, size
