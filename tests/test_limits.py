@@ -334,7 +334,10 @@ def test_many_line_events_near_the_limit_in_any_chunks() -> None:
     one = "\n".join(["abcdefgh"] * 111)
     for stream, expected in [
         (small + fits + small + fits, ([msg("a", "1"), msg(one, "1")] * 2, False)),
-        (small + fits + small + breaks + small, ([msg("a", "1"), msg(one, "1"), msg("a", "1")], True)),
+        (
+            small + fits + small + breaks + small,
+            ([msg("a", "1"), msg(one, "1"), msg("a", "1")], True),
+        ),
         (fits * 3 + b": " + b"x" * 990 + b"\n" + breaks, ([msg(one)] * 3, True)),
     ]:
         want = (as_tuples(expected[0]), expected[1])
