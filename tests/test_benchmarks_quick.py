@@ -94,21 +94,11 @@ def test_chunk_cost_script_runs() -> None:
     assert completed.returncode == 0, completed.stderr
     table = completed.stdout.split("\n\n")[0].splitlines()[2:]
     rows = {line[:13].strip(): line[13:].split() for line in table}
-    # Five chunkings, then the fit: fixed ms, ns per event, ns per chunk.
+    # Five chunkings (ms), then what four of them add per chunk (ns, may be < 0).
     for name in ("sse_core iter", "sse_core", "floor iter"):
-        assert len(rows[name]) == 5 + 3
-        assert all(float(cell) > 0 for cell in rows[name])
-
-
-def test_chunk_cost_fit_finds_a_line() -> None:
-    sys.path.insert(0, str(ROOT))
-    try:
-        from benchmarks.chunk_cost import fit
-    finally:
-        sys.path.remove(str(ROOT))
-    fixed, per_chunk = fit([(chunks, 0.5 + 2e-6 * chunks) for chunks in (10, 100, 1000, 5000)])
-    assert abs(fixed - 0.5) < 1e-9
-    assert abs(per_chunk - 2e-6) < 1e-12
+        assert len(rows[name]) == 5 + 4
+        assert all(float(cell) > 0 for cell in rows[name][:5])
+        assert all(cell.lstrip("-").isdigit() for cell in rows[name][5:])
 
 
 def test_floor_baselines_decode_llm_streams_as_the_spec_does() -> None:
