@@ -97,14 +97,18 @@ DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 
 # Lines at least this long are found with bytes.find (memchr) one at a time;
 # shorter ones are cut by one bytes.splitlines, whose C loop costs less per line
-# but more per byte.
+# but more per byte.  A text that starts with a long line takes the find path
+# (the rest of its lines are usually long too: large JSON events).
 _LONG_LINE = 512
 
-# iter_events ends a long line held back from earlier chunks in its bytearray
-# when the chunk that ends it is at most this long, and slices the value out
-# without copying it; a larger chunk is joined to the line as feed() does
-# (measured with large JSON events: in place is faster for small chunks, and no
-# faster for large ones, where the copies are a smaller share).
+# A text up to this long is cut by splitlines whatever its first line: looking
+# for the first line end costs more, on every chunk, than splitlines' per-byte
+# cost on the few texts of this size that start with a long line.
+# iter_events also ends a long line held back from earlier chunks in its
+# bytearray when the chunk that ends it is at most this long, and slices the
+# value out without copying it; a larger chunk is joined to the line as feed()
+# does (measured with large JSON events: in place is faster for small chunks,
+# and no faster for large ones, where the copies are a smaller share).
 _SMALL_CHUNK = 8192
 
 # Memory: a bytes object costs about 33 bytes beyond its contents, so an open
@@ -450,7 +454,7 @@ class _DecoderBase:
         append = events.append
         deferred: Optional[RemoteProtocolError] = None
         big = False
-        if len(data) <= limit and (len(data) < _LONG_LINE or data.find(b"\n") < _LONG_LINE):
+        if (len(data) <= _SMALL_CHUNK or data.find(b"\n") < _LONG_LINE) and len(data) <= limit:
             # The common case: short lines, within the limit.  "Lines must be
             # separated by either a U+000D CARRIAGE RETURN U+000A LINE FEED
             # (CRLF) character pair, a single U+000A LINE FEED (LF) character,
@@ -638,7 +642,7 @@ class _DecoderBase:
         """
         tail = self._tail  # never holds a CR or an LF
         limit = self._limit
-        short = min(limit + 1, _LONG_LINE)  # shorter chunks are short lines within the limit
+        small = min(limit, _SMALL_CHUNK)  # see _SMALL_CHUNK
         skip_lf = self._skip_lf
         special = skip_lf or self._at_start  # the next chunk goes through _prepare
         # The spec's data buffer: its first line alone in `single` while it
@@ -725,7 +729,7 @@ class _DecoderBase:
                                 raise self._line_too_long()
                             continue
                 deferred: Optional[RemoteProtocolError] = None
-                if len(data) < short or (len(data) <= limit and data.find(b"\n") < _LONG_LINE):
+                if len(data) <= small or (len(data) <= limit and data.find(b"\n") < _LONG_LINE):
                     # The common case: short lines, within the limit.  "Lines
                     # must be separated by either a U+000D CARRIAGE RETURN
                     # U+000A LINE FEED (CRLF) character pair, a single U+000A
