@@ -116,8 +116,8 @@ class Event(_EventTuple):
         def retry(self) -> Optional[int]: ...
 
     else:
-        # The C-level getters namedtuple uses, where there are (CPython): a
-        # third of the cost of property(itemgetter(i)) for every field read.
+        # The C-level getters namedtuple uses, where there are (CPython):
+        # half the cost of property(itemgetter(i)) for every field read.
         try:
             from _collections import _tuplegetter as _getter
         except ImportError:  # pragma: no cover - PyPy
