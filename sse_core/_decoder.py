@@ -997,9 +997,19 @@ def _removeprefix_38(line: bytes, prefix: bytes) -> bytes:
     return line
 
 
+def _keeps_identity(removeprefix: Callable[[bytes, bytes], bytes]) -> bool:
+    """Whether ``removeprefix`` returns the line itself when the prefix is
+    not there, as CPython's and PyPy's ``bytes.removeprefix`` do (the
+    language does not promise it)."""
+    line = bytes(bytearray(b"id: 1"))  # a new object, not a shared constant
+    return removeprefix(line, b"data: ") is line
+
+
 #: ``line[len(prefix):]`` if the line starts with the prefix, else the line
 #: itself (the same object, so ``is`` tells the two apart).
-_removeprefix: Callable[[bytes, bytes], bytes] = getattr(bytes, "removeprefix", _removeprefix_38)
+_removeprefix: Callable[[bytes, bytes], bytes] = _removeprefix_38
+if sys.version_info >= (3, 9) and _keeps_identity(bytes.removeprefix):  # pragma: no branch
+    _removeprefix = bytes.removeprefix
 
 
 def _add_lines(lines: List[bytes], data: bytes, start: int, end: int) -> None:

@@ -14,6 +14,7 @@ Spec sections quoted below:
 
 from __future__ import annotations
 
+import sys
 from typing import List, NamedTuple, Optional
 
 import pytest
@@ -905,8 +906,12 @@ def test_more_event_types_than_the_decoder_remembers() -> None:
 
 def test_removeprefix_tells_lines_apart_by_identity() -> None:
     # The decoder's hot loop relies on this, on every interpreter it runs on.
-    from sse_core._decoder import _removeprefix, _removeprefix_38
+    from sse_core._decoder import _keeps_identity, _removeprefix, _removeprefix_38
 
+    assert _keeps_identity(_removeprefix_38)
+    assert not _keeps_identity(lambda line, prefix: bytes(bytearray(line)))
+    if sys.version_info >= (3, 9):
+        assert _removeprefix is bytes.removeprefix  # CPython and PyPy keep identity
     for function in (_removeprefix, _removeprefix_38):
         line = bytes(bytearray(b"data: x"))
         assert function(line, b"data: ") == b"x"
