@@ -133,6 +133,9 @@ _tuple_new = tuple.__new__
 
 _BytesLike = Union[bytes, bytearray, memoryview]
 
+# The event type, last event ID and retry buffers of the event being built.
+_Buffers = Tuple[str, str, Optional[int]]
+
 
 class _DecoderBase:
     """State and rules shared by :class:`Decoder` and :class:`TextDecoder`."""
@@ -369,13 +372,16 @@ class _DecoderBase:
             limit=self._limit,
         )
 
-    def _other_field(self, line: bytes) -> Union[bytes, bool]:
+    def _other_field(
+        self, line: bytes, event_type: str, id_buffer: str, event_retry: Optional[int]
+    ) -> Union[bytes, _Buffers, None]:
         """The general rules for a line that is no comment, not blank and not
-        spelled ``data: ``, ``id: `` or ``event: ``.
+        spelled ``data: ``, ``id: `` or ``event: ``, given the event type, last
+        event ID and retry buffers (the loops keep them in local variables).
 
         Returns:
-            The value of a ``data`` field; else True if the line set a field,
-            False if it was ignored.
+            The value of a ``data`` field; else the three buffers, one of them
+            set by the line; None if the line was ignored.
         """
         # "If the line contains a U+003A COLON character (:) Collect the
         # characters on the line before the first U+003A COLON character (:),
@@ -394,26 +400,25 @@ class _DecoderBase:
             # last event ID buffer to the field value. Otherwise, ignore the
             # field."
             if 0 in value:  # NUL
-                return False
-            self._id_buffer = value.decode("utf-8", "replace")
-        elif field == b"event":
+                return None
+            return event_type, value.decode("utf-8", "replace"), event_retry
+        if field == b"event":
             # "Set the event type buffer to field value."
-            self._event_type = value.decode("utf-8", "replace")
-        elif field == b"retry":
+            return value.decode("utf-8", "replace"), id_buffer, event_retry
+        if field == b"retry":
             # "If the field value consists of only ASCII digits, then interpret
             # the field value as an integer in base ten, and set the event
             # stream's reconnection time to that integer. Otherwise, ignore the
             # field."  (bytes.isdigit is true for ASCII digits only.)
             if not value.isdigit():
-                return False
+                return None
             digits = value.lstrip(b"0") or b"0"
             if len(digits) > MAX_RETRY_DIGITS:
-                return False
-            self._retry = self._event_retry = int(digits)
-        else:
-            # "Otherwise: The field is ignored."
-            return False
-        return True
+                return None
+            self._retry = int(digits)
+            return event_type, id_buffer, self._retry
+        # "Otherwise: The field is ignored."
+        return None
 
     def _event_field(self, line: bytes) -> Optional[str]:
         """The event type an ``event: `` line sets, remembered for the next
@@ -569,17 +574,12 @@ class _DecoderBase:
                             event_type = kind  # the few types a stream uses, decoded once
                             fields = True
                             continue
-                        self._event_type = event_type
-                        self._id_buffer = id_buffer
-                        self._event_retry = event_retry
-                        other = self._other_field(line)
-                        if other is True:
-                            event_type = self._event_type
-                            id_buffer = self._id_buffer
-                            event_retry = self._event_retry
-                            fields = True
+                        other = self._other_field(line, event_type, id_buffer, event_retry)
+                        if other is None:
                             continue
-                        if other is False:
+                        if isinstance(other, tuple):
+                            event_type, id_buffer, event_retry = other
+                            fields = True
                             continue
                         value = other
                     # "data": "Append the field value to the data buffer, then
@@ -642,7 +642,7 @@ class _DecoderBase:
         """
         tail = self._tail  # never holds a CR or an LF
         limit = self._limit
-        small = min(limit, _SMALL_CHUNK)  # see _SMALL_CHUNK
+        small = min(limit, _SMALL_CHUNK)  # feed()'s two bounds on a text, taken once
         skip_lf = self._skip_lf
         special = skip_lf or self._at_start  # the next chunk goes through _prepare
         # The spec's data buffer: its first line alone in `single` while it
@@ -831,17 +831,12 @@ class _DecoderBase:
                             event_type = kind  # the few types a stream uses, decoded once
                             fields = True
                             continue
-                        self._event_type = event_type
-                        self._id_buffer = id_buffer
-                        self._event_retry = event_retry
-                        other = self._other_field(line)
-                        if other is True:
-                            event_type = self._event_type
-                            id_buffer = self._id_buffer
-                            event_retry = self._event_retry
-                            fields = True
+                        other = self._other_field(line, event_type, id_buffer, event_retry)
+                        if other is None:
                             continue
-                        if other is False:
+                        if isinstance(other, tuple):
+                            event_type, id_buffer, event_retry = other
+                            fields = True
                             continue
                         value = other
                     # "data": "Append the field value to the data buffer, then
