@@ -25,7 +25,7 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -51,11 +51,13 @@ def cut(stream: bytes, size: Optional[int]) -> List[bytes]:
     return [stream[i : i + size] for i in range(0, len(stream), size)]
 
 
-def best_seconds(decode: object, chunks: List[bytes], repeat: int) -> float:
+def best_seconds(
+    decode: Callable[[List[bytes]], object], chunks: List[bytes], repeat: int
+) -> float:
     best = float("inf")
     for _ in range(repeat):
         start = time.process_time()
-        decode(chunks)  # type: ignore[operator]
+        decode(chunks)
         best = min(best, time.process_time() - start)
     return best
 
