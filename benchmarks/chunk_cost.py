@@ -9,10 +9,14 @@ decoder, and reports what each smaller chunking adds per extra chunk, against
 
 For the issue's small chunkings it then derives the time per extra chunk that a
 target ratio to the fastest correct peer leaves sse_core once its 64 KiB time
-is paid.  When that budget is smaller than what the ``floor iter`` baseline
-(not a parser: it only cuts lines and builds one event per blank line) spends
-on a chunk, no decoder with sse_core's cost per event can meet the target,
-however little it does per chunk.
+is paid, and the ratio a decoder as costly per event as sse_core would reach
+with a baseline's cost per chunk.  Two baselines, neither a parser:
+``floor iter`` only cuts lines at LF and builds one event per blank line;
+``floor iter+checks`` adds what sse_core's rules leave no decoder free to skip
+on a chunk (its type, a CR search, the CR that ends a chunk, the held line's
+limit).  When the budget is smaller than a baseline's cost per chunk, no
+decoder with sse_core's cost per event can meet the target, however little it
+does per chunk.
 
 Run: ``python benchmarks/chunk_cost.py [--workload multiline] [--target 2.0]``.
 """
@@ -25,12 +29,13 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import workloads
 from benchmarks.peers import DECODERS, SkipPeer
+from sse_core import DEFAULT_MAX_EVENT_SIZE, Event
 
 #: (label, chunk size in bytes, or None for the suite's random 1-200 bytes)
 CUTS: List[Tuple[str, Optional[int]]] = [
@@ -42,7 +47,52 @@ CUTS: List[Tuple[str, Optional[int]]] = [
 ]
 NAMES = ("sse_core iter", "sse_core", "floor iter", "launchdarkly", "httpx-sse")
 OURS = "sse_core iter"
+CHECKED = "floor iter+checks"
 TARGETED = ("1KiB", "random")  # the issue's small chunkings
+
+
+def checked_floor_events(
+    chunks: Iterable[bytes], limit: int = DEFAULT_MAX_EVENT_SIZE
+) -> Iterator[Event]:
+    """``floor iter`` plus the work on each chunk that sse_core's rules and
+    guarantees leave no decoder free to skip.  NOT A PARSER either: it reads
+    no field name, and does not pair a CRLF split across chunks.
+
+    - The chunk's type: the decoder takes bytes-like chunks and refuses the
+      rest with a clear error; only bytes can be cut and compared as is.
+    - A CR ends a line as an LF does, so a chunk without an LF is searched for
+      a CR too, and a chunk that ends in a CR says so (the next may start with
+      the LF of a CRLF).  ``splitlines`` cuts at both.
+    - A held line is bounded: past the limit, an error, not unbounded memory.
+    """
+    tail = bytearray()
+    held: List[bytes] = []
+    for data in chunks:
+        if type(data) is not bytes:
+            data = bytes(data)
+        if 10 not in data and 13 not in data:
+            tail += data
+            if len(tail) > limit:
+                raise ValueError("line too long")
+            continue
+        if tail:
+            data = b"".join((tail, data))
+            tail.clear()
+        lines = data.splitlines()
+        last = data[-1]
+        if last != 10 and last != 13:
+            tail += lines.pop()
+        for line in lines:
+            if line:
+                held.append(line[6:])
+            elif held:
+                text = b"\n".join(held).decode("utf-8", "replace")
+                held = []
+                yield tuple.__new__(Event, (text, "message", "", None))
+
+
+def _checked_floor(chunks: Sequence[bytes]) -> List[Tuple[str, str, str]]:
+    return [(event.event, event.data, event.id) for event in checked_floor_events(chunks)]
 
 
 def cut(stream: bytes, size: Optional[int]) -> List[bytes]:
@@ -79,6 +129,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             decoders[name] = peers_by_name[name].load()
         except SkipPeer:
             continue
+        if name == "floor iter":
+            decoders[CHECKED] = _checked_floor
     expected = decoders[OURS](cuts[0][1])
     events = len(expected)
 
@@ -121,7 +173,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     peers = [
         name
         for name in decoders
-        if name not in (OURS, "sse_core", "floor iter") and decoders[name](cuts[0][1]) == expected
+        if name not in (OURS, "sse_core", "floor iter", CHECKED)
+        and decoders[name](cuts[0][1]) == expected
     ]
     if not peers:
         return 0
@@ -137,8 +190,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             f" may take {allowed * 1e3:.1f} ms; after its {seconds[OURS][0] * 1e3:.1f} ms at"
             f" 64KiB, that leaves {budget * 1e9:.0f} ns per extra chunk ({OURS} spends"
             f" {per_chunk(OURS, index) * 1e9:.0f}, floor iter"
-            f" {per_chunk('floor iter', index) * 1e9:.0f})"
+            f" {per_chunk('floor iter', index) * 1e9:.0f}, {CHECKED}"
+            f" {per_chunk(CHECKED, index) * 1e9:.0f})"
         )
+        # A decoder as costly per event as sse_core, whose chunks cost no more
+        # than a baseline's: the best it could do at this chunking.
+        extra = len(chunks) - base_chunks
+        bounds = []
+        for name in ("floor iter", CHECKED):
+            at_best = seconds[OURS][0] + per_chunk(name, index) * extra
+            bounds.append(f"{name} {seconds[fastest][index] / at_best:.2f}x")
+        print(f"    with {OURS}'s 64KiB time and the chunk cost of {', '.join(bounds)}")
     return 0
 
 

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -93,9 +95,9 @@ def test_chunk_cost_script_runs() -> None:
     completed = run("benchmarks/chunk_cost.py", "--size", "100000", "--repeat", "1")
     assert completed.returncode == 0, completed.stderr
     table = completed.stdout.split("\n\n")[0].splitlines()[2:]
-    rows = {line[:13].strip(): line[13:].split() for line in table}
+    rows = {name: cells.split() for name, cells in (line.split("  ", 1) for line in table)}
     # Five chunkings (ms), then what four of them add per chunk (ns, may be < 0).
-    for name in ("sse_core iter", "sse_core", "floor iter"):
+    for name in ("sse_core iter", "sse_core", "floor iter", "floor iter+checks"):
         assert len(rows[name]) == 5 + 4
         assert all(float(cell) > 0 for cell in rows[name][:5])
         assert all(cell.lstrip("-").isdigit() for cell in rows[name][5:])
@@ -106,7 +108,7 @@ def test_floor_baselines_decode_llm_streams_as_the_spec_does() -> None:
     # must find the same events, or the bound they give would mean nothing.
     sys.path.insert(0, str(ROOT))
     try:
-        from benchmarks import peers, workloads
+        from benchmarks import chunk_cost, peers, workloads
         from benchmarks.reference import reference_events
     finally:
         sys.path.remove(str(ROOT))
@@ -117,3 +119,22 @@ def test_floor_baselines_decode_llm_streams_as_the_spec_does() -> None:
         chunks = workloads.chunk(stream, chunking)
         for name in ("floor", "floor iter"):
             assert baselines[name].load()(chunks) == expected, (name, chunking)
+        assert chunk_cost._checked_floor(chunks) == expected, ("floor iter+checks", chunking)
+
+
+def test_checked_floor_does_the_checks_it_claims() -> None:
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks import chunk_cost
+    finally:
+        sys.path.remove(str(ROOT))
+    events = chunk_cost.checked_floor_events
+    # Lines end at a CR too, in a chunk with no LF; bytes-like chunks are
+    # taken as bytes.
+    assert [event.data for event in events([memoryview(b"data: a\r\r")])] == ["a"]
+    chunks = [bytearray(b"data: a\r"), memoryview(b"\rdata: "), b"b\r\rdat", b"a: c\n\n"]
+    assert [event.data for event in events(chunks)] == ["a", "b", "c"]
+    # A held line past the limit is an error, not more memory.
+    with pytest.raises(ValueError):
+        list(events([b"data: ", b"x" * 10, b"y"], limit=15))
+    assert [event.data for event in events([b"data: ", b"x" * 9, b"\n\n"], limit=15)] == ["x" * 9]
