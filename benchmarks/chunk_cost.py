@@ -45,9 +45,10 @@ CUTS: List[Tuple[str, Optional[int]]] = [
     ("256B", 256),
     ("random", None),
 ]
-NAMES = ("sse_core iter", "sse_core", "floor iter", "launchdarkly", "httpx-sse")
 OURS = "sse_core iter"
 CHECKED = "floor iter+checks"
+NAMES = ("sse_core iter", "sse_core", "floor iter", CHECKED, "launchdarkly", "httpx-sse")
+BASELINES = ("floor iter", CHECKED)
 TARGETED = ("1KiB", "random")  # the issue's small chunkings
 
 
@@ -124,15 +125,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     stream = workloads.make(args.workload, args.size)
     cuts = [(label, cut(stream, size)) for label, size in CUTS]
-    peers_by_name = {peer.name: peer for peer in DECODERS}
+    loaders = {peer.name: peer.load for peer in DECODERS}
+    loaders[CHECKED] = lambda: _checked_floor
     decoders = {}
     for name in NAMES:
         try:
-            decoders[name] = peers_by_name[name].load()
+            decoders[name] = loaders[name]()
         except SkipPeer:
             continue
-        if name == "floor iter":
-            decoders[CHECKED] = _checked_floor
     expected = decoders[OURS](cuts[0][1])
     events = len(expected)
 
@@ -175,8 +175,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     peers = [
         name
         for name in decoders
-        if name not in (OURS, "sse_core", "floor iter", CHECKED)
-        and decoders[name](cuts[0][1]) == expected
+        if name not in (OURS, "sse_core", *BASELINES) and decoders[name](cuts[0][1]) == expected
     ]
     if not peers:
         return 0
@@ -186,7 +185,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             continue
         fastest = min(peers, key=lambda name: seconds[name][index])
         allowed = seconds[fastest][index] / args.target
-        budget = (allowed - seconds[OURS][0]) / (len(chunks) - base_chunks)
+        extra = len(chunks) - base_chunks
+        budget = (allowed - seconds[OURS][0]) / extra
         print(
             f"  {label}: {fastest} takes {seconds[fastest][index] * 1e3:.1f} ms, so {OURS}"
             f" may take {allowed * 1e3:.1f} ms; after its {seconds[OURS][0] * 1e3:.1f} ms at"
@@ -197,9 +197,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         )
         # A decoder as costly per event as sse_core, whose chunks cost no more
         # than a baseline's: the best it could do at this chunking.
-        extra = len(chunks) - base_chunks
         bounds = []
-        for name in ("floor iter", CHECKED):
+        for name in BASELINES:
             at_best = seconds[OURS][0] + per_chunk(name, index) * extra
             bounds.append(f"{name} {seconds[fastest][index] / at_best:.2f}x")
         print(f"    with {OURS}'s 64KiB time and the chunk cost of {', '.join(bounds)}")
