@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Run the whole test suite, from a fresh machine: `bash scripts/test.sh`.
 #
-# Makes a virtual environment under .venv/ for the interpreter in $PYTHON
+# First runs scripts/setup.sh, which installs the system packages and npm
+# packages the tests drive when they are missing (quick when they are not).
+# Then makes a virtual environment under .venv/ for the interpreter in $PYTHON
 # (default python3), installs the package and its test extras into it, and runs
 # pytest under `python -bb -W error`, so that bytes/str mix-ups and any warning
 # (at import time too, not only inside tests) fail loudly.  Arguments
@@ -14,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
+bash scripts/setup.sh "$python"
 tag=$("$python" -c 'import sys, platform; print("%s-%d.%d" % (platform.python_implementation().lower(), *sys.version_info[:2]))')
 venv=".venv/$tag"
 if [ ! -x "$venv/bin/python" ]; then
