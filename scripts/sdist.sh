@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Build the sdist and run tests from it: `bash scripts/sdist.sh [TEST FILE...]`.
 #
-# Fails when the sdist lacks a file git tracks (CI's own .ci/ aside), so that
-# whatever the tests import or read (fuzz/, tests/data, tests/node's package
-# files, scripts/) ships; then runs README's test command (scripts/test.sh,
+# Fails when the sdist lacks a file git tracks, so that whatever the tests
+# import or read (fuzz/, tests/data, tests/node's package files, scripts/,
+# .ci/run) ships; then runs README's test command (scripts/test.sh,
 # with EXTRAS=test-core) in the unpacked sdist, passing it the arguments.
 # Needs a git checkout.  $PYTHON picks the interpreter, as for scripts/test.sh.
 set -euo pipefail
@@ -25,7 +25,7 @@ tree=$(echo "$work"/*/)
 missing=()
 while IFS= read -r file; do
     [ -e "$tree/$file" ] || missing+=("$file")
-done < <(git ls-files | grep -v '^\.ci/')
+done < <(git ls-files)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "sdist: missing ${#missing[@]} tracked file(s); add them to [tool.hatch.build.targets.sdist]:" >&2
     printf '  %s\n' "${missing[@]}" >&2
