@@ -25,7 +25,12 @@ need node nodejs        # Node runs the npm eventsource client (tests/test_node.
 need npm npm            # npm installs that client (npm ci, below)
 
 for python in "$@"; do
-    if ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    case "$python" in
+        */*) path=$python ;;
+        # A name: on PATH, or (pyenv's shims run only its global version) pyenv's.
+        *) path=$(bash scripts/find-python.sh "${python#python}" 2>/dev/null) || path=$python ;;
+    esac
+    if ! "$path" -c 'import ensurepip, venv' >/dev/null 2>&1; then
         case "$python" in
             */*) echo "setup: $python cannot make a virtual environment (no venv or ensurepip module)" >&2
                  exit 1 ;;
