@@ -65,7 +65,8 @@ node_dir=tests/node
 if [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
     if command -v npm >/dev/null 2>&1; then
         echo "setup: npm ci in $node_dir" >&2
-        (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+            echo "setup: npm ci failed in $node_dir; tests/test_node.py fails until it works" >&2
     else
         echo "setup: no npm to install $node_dir's packages; then run: (cd $node_dir && npm ci)" >&2
     fi
