@@ -124,31 +124,102 @@ def _print_event(event: Event, out: TextIO, as_json: bool) -> None:
     out.flush()
 
 
-def _describe(action: object) -> Optional[str]:
-    """A line for ``--verbose`` about what the EventSource does next."""
-    from ._reconnect import Connect, Open, Stop, Wait
+class _Progress:
+    """What ``get`` says on stderr as its EventSource acts (an ``on_action``).
 
-    if type(action) is Connect:
-        last_id = get_header(action.headers, "last-event-id")
-        resume = f" (Last-Event-ID: {last_id})" if last_id else ""
-        return f"> {action.method} {action.url}{resume}"
-    if type(action) is Open:
-        return f"< {action.status} {get_header(action.headers, 'content-type')}"
-    if type(action) is Wait:
-        cause = f" after {action.error!r}" if action.error is not None else " after end of stream"
-        return f"* reconnecting in {action.delay:.2f}s{cause}"
-    if type(action) is Stop and action.error is None:
-        if action.status == 204:
-            return "< 204: the server asked to stop"
-        return "* the stream ended"
-    return None
+    Every failed attempt gets a line, saying what failed and when the next
+    try comes; with ``verbose``, so does each request, response and
+    reconnection.
+    """
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+        self._url = ""
+        self._open = False  # whether the last response opened a stream
+        self._last: object = None
+
+    def __call__(self, action: object) -> None:
+        from ._reconnect import Connect, Open, Stop, Wait
+
+        last, self._last = self._last, action
+        if type(action) is Connect:
+            self._url, self._open = action.url, False
+            last_id = get_header(action.headers, "last-event-id")
+            resume = f" (Last-Event-ID: {last_id})" if last_id else ""
+            redirected = " (redirected)" if type(last) is Connect else ""
+            self._say(f"> {action.method} {action.url}{resume}{redirected}")
+        elif type(action) is Open:
+            self._open = True
+            self._say(f"< {action.status} {get_header(action.headers, 'content-type')}")
+        elif type(action) is Wait:
+            self._say_status(action.error)
+            if action.error is None:
+                self._say(f"* reconnecting in {action.delay:.2f}s after end of stream")
+            else:
+                _error(f"{self.failure(action.error)}; retrying in {action.delay:.2f}s")
+        else:
+            assert type(action) is Stop
+            self._say_status(action.error)
+            if action.status == 204:
+                self._say("< 204: the server asked to stop")
+            elif action.error is None:
+                self._say("* the stream ended")
+
+    def failure(self, error: Optional[BaseException]) -> str:
+        """What went wrong with the last request, in words; ``error`` caused it."""
+        from ._reconnect import ResponseError
+
+        if error is None:
+            return f"the stream from {self._url} ended"
+        if isinstance(error, ResponseError):
+            return str(error)  # names the URL and the status
+        reason = (
+            (error.strerror if isinstance(error, OSError) else None) or str(error) or repr(error)
+        )
+        if self._open:
+            return f"lost the stream from {self._url}: {reason}"
+        return f"cannot connect to {self._url}: {reason}"
+
+    def _say_status(self, error: Optional[BaseException]) -> None:
+        """Log the status line of a response that failed, directly or at last."""
+        from ._reconnect import ReconnectLimitError, ResponseError
+
+        cause = error.__cause__ if type(error) is ReconnectLimitError else error
+        if isinstance(cause, ResponseError):
+            self._say(f"< {cause.status} {cause.content_type or '(no Content-Type)'}")
+
+    def _say(self, line: str) -> None:
+        if self.verbose:
+            print(line, file=sys.stderr, flush=True)
+
+
+#: Lines of a failed response's body that ``get`` shows, and characters of each.
+_BODY_LINES = 5
+_BODY_LINE_WIDTH = 200
+
+
+def _show_body(body: bytes, read_limit: int) -> None:
+    """Print the start of a failed response's ``body`` (the server's reason).
+
+    Short bodies are printed whole; of longer ones (an HTML error page, say),
+    the first lines and how long the body was.
+    """
+    lines = body.decode("utf-8", "replace").splitlines()
+    shown = [line[:_BODY_LINE_WIDTH] for line in lines[:_BODY_LINES]]
+    print("\n".join(shown), file=sys.stderr)
+    if shown != lines:
+        size = f"{len(body)}-byte" if len(body) < read_limit else f"{read_limit}-byte or longer"
+        _error(
+            f"(that was the start of a {size} body: its first {len(shown)} line(s),"
+            f" each cut at {_BODY_LINE_WIDTH} characters)"
+        )
 
 
 def _command_get(args: argparse.Namespace) -> int:
     import ssl
 
-    from ._reconnect import ReconnectPolicy, ResponseError
-    from .client import EventSource
+    from ._reconnect import ReconnectLimitError, ReconnectPolicy, ResponseError
+    from .client import _ERROR_BODY_SIZE, EventSource
 
     body: Optional[bytes] = None
     if args.data is not None:
@@ -178,11 +249,7 @@ def _command_get(args: argparse.Namespace) -> int:
             _error(f"cannot load CA certificates from {args.cacert}: {error.strerror or error}")
             return 1
 
-    def log(action: object) -> None:
-        line = _describe(action)
-        if line is not None:
-            print(line, file=sys.stderr, flush=True)
-
+    progress = _Progress(args.verbose)
     try:
         source = EventSource(
             args.url,
@@ -191,13 +258,15 @@ def _command_get(args: argparse.Namespace) -> int:
             body=body,
             last_event_id=args.last_event_id,
             policy=ReconnectPolicy(
-                max_attempts=args.max_attempts, retry_server_errors=args.retry_5xx
+                initial_delay=args.retry_delay,
+                max_attempts=args.max_attempts,
+                retry_server_errors=args.retry_5xx,
             ),
             connect_timeout=args.connect_timeout,
             read_timeout=args.timeout,
             ssl_context=context,
             max_event_size=args.max_event_size,
-            on_action=log if args.verbose else None,
+            on_action=progress,
         )
     except ValueError as error:
         _error(str(error))
@@ -206,10 +275,17 @@ def _command_get(args: argparse.Namespace) -> int:
         with source:
             for event in source:
                 _print_event(event, sys.stdout, args.json)
+    except ReconnectLimitError as error:
+        tries = error.attempts + 1
+        _error(
+            f"{progress.failure(error.__cause__)}; giving up after {tries} attempt(s) in a row"
+            f" without an event (--max-attempts {args.max_attempts})"
+        )
+        return 1
     except SSEError as error:
         _report_stream_error(error)
         if isinstance(error, ResponseError) and error.body:
-            print(error.body.decode("utf-8", "replace"), file=sys.stderr)
+            _show_body(error.body, _ERROR_BODY_SIZE)
         return 1
     return 0
 
@@ -272,10 +348,16 @@ def _add_max_event_size(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _program_name() -> str:
+    """The command as the user typed it: ``sse-core``, or ``python -m sse_core``."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if name in ("", "-c", "__main__.py"):
+        return f"python -m {__package__}"  # the package's name, as vendored too
+    return name
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m sse_core", description="Server-Sent Events tools."
-    )
+    parser = argparse.ArgumentParser(prog=_program_name(), description="Server-Sent Events tools.")
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
@@ -296,10 +378,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="connect to an SSE endpoint and print its events",
         description="Connect to URL like a browser's EventSource and print each event as it"
         " arrives, reconnecting (with Last-Event-ID) when the connection drops or the"
-        " stream ends.  Exits 0 when the server answers 204 (or the body ends under"
-        " --max-attempts 0, or the output pipe closes), 1 when it fails the connection"
-        " (wrong status or content type), an event breaks --max-event-size or retries"
-        " run out, 2 for a usage error, 130 on Ctrl-C.",
+        " stream ends.  Each failed attempt is reported on stderr with the delay before the"
+        " next; by default it retries for ever.  Exits 0 when the server answers 204 (or the"
+        " body ends under --max-attempts 0, or the output pipe closes), 1 when it fails the"
+        " connection (wrong status or content type), an event breaks --max-event-size or"
+        " --max-attempts runs out (it says it gives up), 2 for a usage error (a bad URL"
+        " too), 130 on Ctrl-C.",
     )
     get.add_argument("url", help="http:// or https:// URL of the event stream")
     get.add_argument(
@@ -340,8 +424,17 @@ def build_parser() -> argparse.ArgumentParser:
         type=_count,
         default=None,
         metavar="N",
-        help="give up after N reconnections without an event (default: never; 0: no"
-        " reconnection, exit 0 when the body ends)",
+        help="give up (exit 1) after N reconnections in a row without an event (default:"
+        " never; 0: no reconnection, exit 0 when the body ends)",
+    )
+    get.add_argument(
+        "--retry-delay",
+        type=_seconds,
+        default=3.0,
+        metavar="SECONDS",
+        help="wait before reconnecting, until the server sends 'retry:' (default"
+        " %(default)s; doubled after each failure in a row, up to 30, plus up to half"
+        " again at random)",
     )
     get.add_argument(
         "--retry-5xx", action="store_true", help="retry 5xx answers instead of failing"
@@ -352,7 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("--cacert", metavar="FILE", help="trust the CA certificates in FILE")
     _add_max_event_size(get)
     get.add_argument(
-        "-v", "--verbose", action="store_true", help="log connections and reconnections to stderr"
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log each request, response status and reconnection to stderr",
     )
     get.set_defaults(handler=_command_get)
 

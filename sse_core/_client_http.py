@@ -118,16 +118,21 @@ def split_url(url: str) -> Tuple[str, str, int, str]:
     hosts come back without brackets.
 
     Raises:
-        ValueError: not an ``http`` or ``https`` URL, or no host.
+        ValueError: not an ``http`` or ``https`` URL, no host, a port out of
+            range or a broken IPv6 literal; the message names the URL.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:  # urllib's message does not say which URL
+        raise ValueError(f"{error}: {url!r}") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise ValueError(f"not an http or https URL: {url!r}")
     host = parts.hostname
     if not host:
         raise ValueError(f"no host in URL: {url!r}")
-    port = parts.port or (443 if scheme == "https" else 80)
+    port = port or (443 if scheme == "https" else 80)
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query

@@ -173,7 +173,10 @@ def chromium(url: str, timeout: float = 60.0) -> Iterator[DevTools]:
     """Open ``url`` in headless Chromium; yield a session on that page."""
     binary = find_chromium()
     if binary is None:
-        raise RuntimeError("chromium is not installed (.ci/run installs it)")
+        raise RuntimeError(
+            "chromium is not installed: run 'apt-get install chromium' as root"
+            " (bash scripts/setup.sh does, as root)"
+        )
     profile = tempfile.mkdtemp(prefix="sse-core-chromium-")
     log = open(os.path.join(profile, "chromium.log"), "wb")  # noqa: SIM115
     process = subprocess.Popen(

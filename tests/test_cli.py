@@ -245,6 +245,35 @@ def test_interrupt_exits_130(
     assert run_main(capsys, "decode")[0] == 130
 
 
+def test_usage_line_names_the_command_as_typed() -> None:
+    assert cli().stderr.startswith(b"usage: python -m sse_core ")
+    script = Path(sys.executable).parent / "sse-core"  # installed by pip with the package
+    completed = subprocess.run([str(script)], capture_output=True, timeout=TIMEOUT)
+    assert completed.returncode == 2
+    assert completed.stderr.startswith(b"usage: sse-core ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "program"),
+    [
+        (["/usr/local/bin/sse-core"], "sse-core"),
+        (["/site-packages/sse_core/__main__.py"], "python -m sse_core"),
+        (["-c"], "python -m sse_core"),
+        ([], "python -m sse_core"),
+    ],
+)
+def test_usage_line_in_process(
+    argv: List[str],
+    program: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit):
+        _cli.main(["get"])
+    assert capsys.readouterr().err.startswith(f"usage: {program} get ")
+
+
 def test_python_dash_m_runs_main(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import signal
 import socket
 import ssl
@@ -195,8 +196,9 @@ def test_in_process_reconnects_after_end_and_error_then_204(
     assert lines[0] == f"> GET {server.url('/feed')}"
     assert lines[2] == "* reconnecting in 0.01s after end of stream"
     assert lines[3] == f"> GET {server.url('/feed')} (Last-Event-ID: a)"
-    assert lines[5].startswith("* reconnecting in 0.01s after ")
-    assert "timed out" in lines[5]
+    assert lines[5] == (
+        f"sse_core: lost the stream from {server.url('/feed')}: timed out; retrying in 0.01s"
+    )
     assert lines[-1] == "< 204: the server asked to stop"
     assert [r.headers.get("last-event-id") for r in server.requests] == [None, "a", "b"]
 
@@ -224,14 +226,150 @@ def test_in_process_failures_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
         assert err.endswith("max_event_size (50 bytes); --max-event-size raises the limit\n")
 
 
-def test_in_process_reconnection_limit(capsys: pytest.CaptureFixture[str]) -> None:
-    with socket.socket() as sock:  # a port with nobody listening
+def refused_url() -> str:
+    """An http URL on 127.0.0.1 whose port refuses connections."""
+    with socket.socket() as sock:  # bound, never listening: the port is ours and refuses
         sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    status, out, err = get(capsys, url, "--max-attempts", "0", "-v")
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/"
+
+
+#: A host name that never resolves (RFC 6761 reserves .invalid), without the network.
+UNRESOLVABLE_URL = "http://sse-core-test.invalid/events"
+
+
+@pytest.mark.parametrize(
+    ("target", "verbose", "attempts"),
+    # One name lookup is enough (a resolver may take its time to say no).
+    [("refused", False, 2), ("refused", True, 2), ("unresolvable", False, 0)],
+)
+def test_in_process_each_failed_attempt_is_reported_then_giving_up(
+    target: str, verbose: bool, attempts: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = refused_url() if target == "refused" else UNRESOLVABLE_URL
+    args = ["--max-attempts", str(attempts), "--retry-delay", "0.01"] + (["-v"] if verbose else [])
+    status, out, err = get(capsys, url, *args)
     assert (status, out) == (1, "")
-    assert err.splitlines()[0] == f"> GET {url}"
-    assert err.splitlines()[1].startswith(f"sse_core: gave up reconnecting to {url}")
+    lines = err.splitlines()
+    requests = [line for line in lines if line.startswith(">")]
+    assert requests == ([f"> GET {url}"] * (attempts + 1) if verbose else [])
+    failures = [line for line in lines if not line.startswith(">")]
+    assert len(failures) == attempts + 1, err  # one per failed attempt; the last gives up
+    for line in failures:
+        assert line.startswith(f"sse_core: cannot connect to {url}: "), line
+        if target == "refused":
+            assert "Connection refused" in line
+    assert all(" retrying in 0.0" in line for line in failures[:-1]), err
+    assert failures[-1].endswith(
+        f"; giving up after {attempts + 1} attempt(s) in a row without an event"
+        f" (--max-attempts {attempts})"
+    )
+
+
+def test_failed_attempts_are_reported_while_retrying_for_ever() -> None:
+    # Run as a user would, with no limit: it says why at once and keeps trying.
+    url = refused_url()
+    with subprocess.Popen(
+        [sys.executable, "-m", "sse_core", "get", url, "--retry-delay", "0.01"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            assert process.stderr is not None
+            lines = [process.stderr.readline() for _ in range(3)]
+        finally:
+            process.kill()
+            process.communicate(timeout=30)
+    for line in lines:
+        assert line.startswith(f"sse_core: cannot connect to {url}: Connection refused;"), lines
+        assert " retrying in " in line
+
+
+def test_in_process_giving_up_after_ended_streams_and_server_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def handler(conn: socket.socket, request: Request, index: int) -> None:
+        if request.target == "/ends":  # a stream that ends with no event
+            send_head(conn, 200, [("Content-Length", "0")])
+        else:
+            send_head(conn, 503, [("Content-Length", "4")], content_type="text/plain")
+            conn.sendall(b"busy")
+
+    with RawServer(handler) as server:
+        ends, busy = server.url("/ends"), server.url("/busy")
+        status, out, err = get(capsys, ends, "--max-attempts", "1", "--retry-delay", "0.01")
+        assert (status, out) == (1, "")
+        assert err == (
+            f"sse_core: the stream from {ends} ended; giving up after 2 attempt(s) in a row"
+            " without an event (--max-attempts 1)\n"
+        )
+        status, out, err = get(
+            capsys, busy, "--max-attempts", "1", "--retry-delay", "0.01", "--retry-5xx", "-v"
+        )
+    assert (status, out) == (1, "")
+    lines = err.splitlines()
+    assert len(lines) == 6, err
+    assert lines[0::3] == [f"> GET {busy}"] * 2
+    assert lines[1::3] == ["< 503 text/plain"] * 2  # -v logs the status line
+    assert lines[2].startswith(f"sse_core: {busy} answered 503 ")
+    assert re.search(r"; retrying in 0\.0[12]s$", lines[2]), lines[2]
+    assert lines[5].startswith(f"sse_core: {busy} answered 503 ")
+    assert lines[5].endswith(
+        "; giving up after 2 attempt(s) in a row without an event (--max-attempts 1)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("lines", "width", "size"),
+    [(60, 40, "2400-byte"), (3, 300, "900-byte"), (200, 40, "4096-byte or longer")],
+)
+def test_in_process_a_long_error_page_is_cut(
+    lines: int, width: int, size: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = b"".join(b"%03d" % i + b"x" * (width - 4) + b"\n" for i in range(lines))
+
+    def handler(conn: socket.socket, request: Request, index: int) -> None:
+        send_head(conn, 200, [("Content-Length", str(len(page)))], content_type="text/html")
+        conn.sendall(page)
+
+    with RawServer(handler) as server:
+        status, out, err = get(capsys, server.url("/"))
+    assert (status, out) == (1, "")
+    shown = err.splitlines()
+    assert len(shown) == 1 + min(lines, 5) + 1, err  # the error, the page's start, a note
+    assert shown[0].startswith("sse_core: ") and "answered 200 (Content-Type: 'text/html')" in err
+    assert shown[1:-1] == [line[:200] for line in page.decode().splitlines()[:5]]
+    assert shown[-1] == (
+        f"sse_core: (that was the start of a {size} body: its first {min(lines, 5)} line(s),"
+        " each cut at 200 characters)"
+    )
+
+
+def test_in_process_verbose_logs_every_status(capsys: pytest.CaptureFixture[str]) -> None:
+    def handler(conn: socket.socket, request: Request, index: int) -> None:
+        if request.target == "/old":
+            send_head(conn, 307, [("Location", "/new"), ("Content-Length", "0")], content_type=None)
+        elif request.target == "/new":
+            send_head(conn, 404, [("Content-Length", "9")], content_type="text/html")
+            conn.sendall(b"not here\n")
+        else:
+            send_head(conn, 500, [("Content-Length", "0")], content_type=None)
+
+    with RawServer(handler) as server:
+        old, new = server.url("/old"), server.url("/new")
+        status, out, err = get(capsys, old, "-v")
+        assert (status, out) == (1, "")
+        assert err.splitlines() == [
+            f"> GET {old}",
+            f"> GET {new} (redirected)",
+            "< 404 text/html",
+            f"sse_core: {new} answered 404 (Content-Type: 'text/html'): expected 200 with"
+            " Content-Type: text/event-stream",
+            "not here",
+        ]
+        status, out, err = get(capsys, server.url("/bare"), "-v")
+        assert status == 1
+        assert err.splitlines()[1] == "< 500 (no Content-Type)"
 
 
 def test_in_process_request_bodies_and_method(
@@ -327,6 +465,8 @@ def test_in_process_non_utf8_output(capsys: pytest.CaptureFixture[str]) -> None:
     ("args", "message"),
     [
         (["ftp://example.com/"], "sse_core: not an http or https URL: 'ftp://example.com/'\n"),
+        (["http://h:99999/"], "sse_core: Port out of range 0-65535: 'http://h:99999/'\n"),
+        (["http://[::1/"], "sse_core: Invalid IPv6 URL: 'http://[::1/'\n"),
         (["http://127.0.0.1:1/", "-H", "X-A: b\rc"], None),
         (["http://127.0.0.1:1/", "--last-event-id", "a\nb"], None),
     ],

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Both adapters against the npm ``eventsource`` package under Node.
 
-``.ci/run`` installs node and runs ``npm ci`` in ``tests/node``.  The client
+``scripts/setup.sh`` (run by ``scripts/test.sh``) installs node and runs
+``npm ci`` in ``tests/node``.  The client
 reconnects when a stream ends, sending ``Last-Event-ID``, so one run checks
 the format, the ``retry`` field and resumption.
 """
@@ -28,8 +29,14 @@ SERVERS: Dict[str, Callable[[], ContextManager[Running]]] = {
 
 def _collect(url: str, count: int) -> Any:
     node = shutil.which("node") or shutil.which("nodejs")
-    assert node, "node is not installed (.ci/run installs it)"
-    assert (NODE_DIR / "node_modules" / "eventsource").is_dir(), "run npm ci in tests/node"
+    assert node, (
+        "node is not installed: run 'apt-get install nodejs npm' as root"
+        " (bash scripts/setup.sh does, as root)"
+    )
+    assert (NODE_DIR / "node_modules" / "eventsource").is_dir(), (
+        "the npm eventsource client is not installed: run 'npm ci' in tests/node"
+        " (bash scripts/setup.sh does)"
+    )
     result = subprocess.run(
         [node, "collect.mjs", url, str(count)],
         cwd=str(NODE_DIR),
