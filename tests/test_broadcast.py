@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import tracemalloc
+from itertools import islice
 from typing import Any, Callable, ContextManager, List, Optional, Tuple
 
 import pytest
@@ -13,11 +15,12 @@ import pytest
 from sse_core import Event, asgi, wsgi
 from sse_core._fanout import GAP, LocalHub
 from sse_core._replay import ReplayWindow, event_size
-from sse_core.broadcast import Broadcaster
+from sse_core.broadcast import DEFAULT_REPLAY_BYTES, GAP_EVENT, Broadcaster
 
 from ._apps import Tracker, make_asgi_app, make_wsgi_app
 from ._clients import read_stream
 from ._servers import Running, raw_asgi_server, uvicorn_server, wait_until, wsgiref_server
+from .memory import requires_tracemalloc
 from .sse_servers import reset_on_close
 
 # --- the replay window (sans-IO) ---------------------------------------------------
@@ -416,3 +419,28 @@ def test_a_wsgi_body_closed_before_its_first_chunk_unsubscribes() -> None:
     assert hub.subscriber_count == 1
     body.close()
     assert hub.subscriber_count == 0
+
+
+# --- the replay window is bounded in bytes (issue 18, item 11) -------------------------
+
+
+@requires_tracemalloc
+def test_large_events_cannot_pin_more_than_replay_bytes() -> None:
+    # 200 events of 100 KB: 20 MB that a count-only window of 1000 would keep.
+    hub = Broadcaster()
+
+    def publish_large() -> Broadcaster:
+        for i in range(200):
+            hub.publish(str(i % 10) * 100_000)
+        return hub
+
+    tracemalloc.start()
+    try:
+        publish_large()
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept < DEFAULT_REPLAY_BYTES + 512 * 1024, kept
+    replayed = list(islice(hub.subscribe("1"), 1 + DEFAULT_REPLAY_BYTES // 100_000))
+    assert replayed[0].event == GAP_EVENT  # type: ignore[union-attr]
+    assert [e.id for e in replayed[1:]] == [str(i) for i in range(160, 201)]  # type: ignore[union-attr]
