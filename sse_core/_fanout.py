@@ -39,8 +39,8 @@ made after the hub's own acquisition is released and never block.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
+import weakref
 from collections import deque
 from typing import (
     AsyncIterator,
@@ -375,13 +375,13 @@ class _LoopReader:
         loop = asyncio.get_running_loop()
         ready = asyncio.Event()
         loop_thread = threading.get_ident()
+        batch = _LoopWakeups.of(loop)
 
         def wake() -> None:
             if threading.get_ident() == loop_thread:
                 ready.set()
             else:
-                with contextlib.suppress(RuntimeError):  # a closed loop has no waiter left
-                    loop.call_soon_threadsafe(ready.set)
+                batch.add(loop, ready)
 
         self._bound = ready, wake
         return self._bound
@@ -405,3 +405,51 @@ class _LoopReader:
 
     def __del__(self) -> None:
         self._subscription.close()
+
+
+class _LoopWakeups:
+    """Sets a loop's reader events from other threads, one loop callback per batch.
+
+    ``call_soon_threadsafe`` writes to the loop's self-pipe each time; a
+    publish from a thread that wakes 200 readers of one loop makes one such
+    call here, not 200.
+    """
+
+    def __init__(self) -> None:
+        # Holds no reference to its loop, so the loop can be collected.
+        self._pending: List[asyncio.Event] = []
+        self._pending_lock = threading.Lock()
+
+    @staticmethod
+    def of(loop: asyncio.AbstractEventLoop) -> _LoopWakeups:
+        """The one batcher of ``loop`` (every hub's readers on it share it)."""
+        with _WAKEUPS_LOCK:
+            wakeups = _WAKEUPS.get(loop)
+            if wakeups is None:
+                wakeups = _WAKEUPS[loop] = _LoopWakeups()
+            return wakeups
+
+    def add(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Event) -> None:
+        """Set ``ready`` on ``loop`` soon (from any thread but the loop's)."""
+        with self._pending_lock:
+            self._pending.append(ready)
+            if len(self._pending) > 1:
+                return  # a flush is already scheduled
+        try:
+            loop.call_soon_threadsafe(self._flush)
+        except RuntimeError:  # a closed loop has no waiter left
+            self._flush_pending()
+
+    def _flush(self) -> None:
+        for ready in self._flush_pending():
+            ready.set()
+
+    def _flush_pending(self) -> List[asyncio.Event]:
+        with self._pending_lock:
+            pending, self._pending = self._pending, []
+        return pending
+
+
+_WAKEUPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopWakeups]
+_WAKEUPS = weakref.WeakKeyDictionary()
+_WAKEUPS_LOCK = threading.Lock()

@@ -326,6 +326,7 @@ class CountingLoop(asyncio.SelectorEventLoop):
     """A real selector loop that counts the callbacks scheduled on it."""
 
     scheduled = 0
+    from_threads = 0
 
     def call_soon(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         self.scheduled += 1
@@ -333,6 +334,7 @@ class CountingLoop(asyncio.SelectorEventLoop):
 
     def call_soon_threadsafe(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         self.scheduled += 1
+        self.from_threads += 1
         return super().call_soon_threadsafe(*args, **kwargs)
 
 
@@ -340,7 +342,7 @@ SUBSCRIBERS = 50
 BURST = 1000
 
 
-def _burst(publish_from_thread: bool) -> Tuple[int, List[List[Event]]]:
+def _burst(publish_from_thread: bool) -> Tuple[int, int, List[List[Event]]]:
     """Callbacks scheduled while BURST events go to SUBSCRIBERS waiting async readers."""
     hub = Broadcaster(queue_size=BURST)
     loop = CountingLoop()
@@ -353,11 +355,11 @@ def _burst(publish_from_thread: bool) -> Tuple[int, List[List[Event]]]:
                 break
         return got
 
-    async def main() -> Tuple[int, List[List[Event]]]:
+    async def main() -> Tuple[int, int, List[List[Event]]]:
         readers = [asyncio.ensure_future(read(hub.subscribe())) for _ in range(SUBSCRIBERS)]
         for _ in range(10):  # every reader runs to its first wait
             await asyncio.sleep(0)
-        before = loop.scheduled
+        before, before_from_threads = loop.scheduled, loop.from_threads
         if publish_from_thread:
             # The loop is held while the thread publishes, as a busy loop would be.
             publisher = threading.Thread(target=lambda: [hub.publish(str(i)) for i in range(BURST)])
@@ -367,7 +369,8 @@ def _burst(publish_from_thread: bool) -> Tuple[int, List[List[Event]]]:
             for i in range(BURST):
                 hub.publish(str(i))
         scheduled = loop.scheduled - before
-        return scheduled, list(await asyncio.gather(*readers))
+        from_threads = loop.from_threads - before_from_threads
+        return scheduled, from_threads, list(await asyncio.gather(*readers))
 
     try:
         return loop.run_until_complete(asyncio.wait_for(main(), 30))
@@ -377,10 +380,12 @@ def _burst(publish_from_thread: bool) -> Tuple[int, List[List[Event]]]:
 
 @pytest.mark.parametrize("publish_from_thread", [False, True], ids=["in-loop", "thread"])
 def test_a_burst_schedules_one_wake_up_per_waiting_subscriber(publish_from_thread: bool) -> None:
-    scheduled, received = _burst(publish_from_thread)
-    # One wake-up each (a call_soon_threadsafe from a thread; from the loop
-    # the event's set() schedules the reader's task): not one per publish.
-    assert scheduled <= SUBSCRIBERS, scheduled
+    scheduled, from_threads, received = _burst(publish_from_thread)
+    # From the loop, one wake-up each (the event's set() schedules the
+    # reader's task); from a thread, one call_soon_threadsafe for them all,
+    # whose callback sets the events: never one per publish.
+    assert scheduled <= (1 if publish_from_thread else SUBSCRIBERS), scheduled
+    assert from_threads == (1 if publish_from_thread else 0), from_threads
     assert all([e.data for e in got] == [str(i) for i in range(BURST)] for got in received)
 
 
@@ -444,3 +449,20 @@ def test_large_events_cannot_pin_more_than_replay_bytes() -> None:
     replayed = list(islice(hub.subscribe("1"), 1 + DEFAULT_REPLAY_BYTES // 100_000))
     assert replayed[0].event == GAP_EVENT  # type: ignore[union-attr]
     assert [e.id for e in replayed[1:]] == [str(i) for i in range(160, 201)]  # type: ignore[union-attr]
+
+
+def test_a_wake_up_for_a_closed_loop_is_dropped() -> None:
+    hub = Broadcaster()
+    loop = asyncio.new_event_loop()
+    events = hub.subscribe().__aiter__()
+    waiting = asyncio.ensure_future(events.__anext__(), loop=loop)
+    loop.run_until_complete(asyncio.sleep(0))  # it runs to its wait, armed
+    waiting.cancel()
+    loop.run_until_complete(asyncio.gather(waiting, return_exceptions=True))
+    loop.close()
+    for data in ("a", "b"):  # from a thread: neither raises nor blocks
+        publisher = threading.Thread(target=hub.publish, args=(data,))
+        publisher.start()
+        publisher.join(10)
+    assert hub.last_id == "2" and hub.subscriber_count == 1
+    hub.close()
