@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 import threading
 import tracemalloc
 from itertools import islice
+from pathlib import Path
 from typing import Any, Callable, ContextManager, List, Optional, Tuple
 
 import pytest
@@ -466,3 +469,19 @@ def test_a_wake_up_for_a_closed_loop_is_dropped() -> None:
         publisher.join(10)
     assert hub.last_id == "2" and hub.subscriber_count == 1
     hub.close()
+
+
+def test_the_hostile_hub_benchmark_runs() -> None:
+    # Timings mean nothing here; the counts do.
+    root = Path(__file__).resolve().parent.parent
+    completed = subprocess.run(
+        [sys.executable, "-bb", "-W", "error", "benchmarks/hostile_hub.py", "--quick"],
+        cwd=str(root),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.count(": 500 callbacks scheduled") == 2, completed.stdout
+    assert ": 0 subscriptions left open" in completed.stdout
