@@ -43,7 +43,9 @@ import threading
 import weakref
 from collections import deque
 from typing import (
+    AsyncGenerator,
     AsyncIterator,
+    Awaitable,
     Callable,
     Deque,
     Dict,
@@ -359,19 +361,38 @@ class _ThreadReader:
 
 
 class _LoopReader:
-    """The asyncio iterator of a :class:`Subscription`; ``aclose()`` unsubscribes."""
+    """The asyncio iterator of a :class:`Subscription`; ``aclose()`` unsubscribes.
+
+    The events come from an async generator, so that the loop finalizes it
+    as it does any (``asyncio.run`` closes those left open); this wrapper
+    adds what a generator lacks: closing it before it started still runs
+    its cleanup.
+    """
 
     def __init__(self, subscription: Subscription) -> None:
         self._subscription = subscription
-        self._batch: Deque[Event] = deque()
-        self._bound: Optional[Tuple[asyncio.Event, Waker]] = None
+        self._events = self._run()
 
     def __aiter__(self) -> _LoopReader:
         return self
 
-    def _bind(self) -> Tuple[asyncio.Event, Waker]:
-        # The event and the waker are made on first use, on the loop that
-        # iterates (on Python 3.8 and 3.9 asyncio.Event binds to a loop).
+    def __anext__(self) -> Awaitable[Event]:
+        return self._events.__anext__()
+
+    async def aclose(self) -> None:
+        """Unsubscribe (idempotent), whether or not iteration began."""
+        try:
+            await self._events.aclose()
+        finally:
+            self._subscription.close()
+
+    def __del__(self) -> None:
+        self._subscription.close()
+
+    async def _run(self) -> AsyncGenerator[Event, None]:
+        subscription = self._subscription
+        # The event and the waker are made on the loop that iterates (on
+        # Python 3.8 and 3.9 asyncio.Event binds to a loop when made).
         loop = asyncio.get_running_loop()
         ready = asyncio.Event()
         loop_thread = threading.get_ident()
@@ -383,28 +404,18 @@ class _LoopReader:
             else:
                 batch.add(loop, ready)
 
-        self._bound = ready, wake
-        return self._bound
-
-    async def __anext__(self) -> Event:
-        subscription = self._subscription
-        ready, wake = self._bound or self._bind()
-        while not self._batch:
-            ready.clear()
-            self._batch, finished = subscription._hub._take(subscription, wake)
-            if finished:
-                await self.aclose()
-                raise StopAsyncIteration
-            if not self._batch:
-                await ready.wait()
-        return self._batch.popleft()
-
-    async def aclose(self) -> None:
-        """Unsubscribe (idempotent), whether or not iteration began."""
-        self._subscription.close()
-
-    def __del__(self) -> None:
-        self._subscription.close()
+        try:
+            while True:
+                ready.clear()
+                events, finished = subscription._hub._take(subscription, wake)
+                if finished:
+                    return
+                if not events:
+                    await ready.wait()
+                while events:
+                    yield events.popleft()
+        finally:
+            subscription.close()
 
 
 class _LoopWakeups:
