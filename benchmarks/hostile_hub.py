@@ -227,7 +227,7 @@ def main() -> None:
         r = _run("burst", subscribers, publishes, policy)
         print(
             f"burst, {policy:11} {subscribers} subscribers x {publishes} publishes:"
-            f" {r['scheduled']} callbacks scheduled, burst {r['burst_s']:.2f} s,"
+            f" loop callbacks scheduled: {r['scheduled']}, burst {r['burst_s']:.2f} s,"
             f" drained in {r['drain_s']:.2f} s, peak +{r['growth_mib']:.0f} MiB,"
             f" at most {r['received_max']} events per reader"
         )

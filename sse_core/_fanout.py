@@ -399,10 +399,7 @@ class _LoopReader:
         batch = _LoopWakeups.of(loop)
 
         def wake() -> None:
-            if threading.get_ident() == loop_thread:
-                ready.set()
-            else:
-                batch.add(loop, ready)
+            batch.add(loop, ready, threading.get_ident() == loop_thread)
 
         try:
             while True:
@@ -419,11 +416,12 @@ class _LoopReader:
 
 
 class _LoopWakeups:
-    """Sets a loop's reader events from other threads, one loop callback per batch.
+    """Sets the reader events of one loop in batches, with one loop callback each.
 
-    ``call_soon_threadsafe`` writes to the loop's self-pipe each time; a
-    publish from a thread that wakes 200 readers of one loop makes one such
-    call here, not 200.
+    A publish that wakes 200 readers of a loop appends 200 events to a list
+    and schedules one callback, which sets them: the publisher does not pay
+    for the 200 task wake-ups, and from another thread it writes to the
+    loop's self-pipe (``call_soon_threadsafe``) once, not 200 times.
     """
 
     def __init__(self) -> None:
@@ -440,14 +438,17 @@ class _LoopWakeups:
                 wakeups = _WAKEUPS[loop] = _LoopWakeups()
             return wakeups
 
-    def add(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Event) -> None:
-        """Set ``ready`` on ``loop`` soon (from any thread but the loop's)."""
+    def add(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Event, in_loop: bool) -> None:
+        """Set ``ready`` on ``loop`` soon; ``in_loop`` says the caller runs on its thread."""
         with self._pending_lock:
             self._pending.append(ready)
             if len(self._pending) > 1:
                 return  # a flush is already scheduled
         try:
-            loop.call_soon_threadsafe(self._flush)
+            if in_loop:
+                loop.call_soon(self._flush)
+            else:
+                loop.call_soon_threadsafe(self._flush)
         except RuntimeError:  # a closed loop has no waiter left
             self._flush_pending()
 
