@@ -5,6 +5,7 @@ Run from the project root (standard library only)::
 
     python benchmarks/hostile_hub.py           # full sizes, about half a minute
     python benchmarks/hostile_hub.py --quick   # smaller sizes
+    python benchmarks/hostile_hub.py --child publish_cost 200 2000   # one case, as JSON
 
 Each case runs in a fresh subprocess, so its peak memory (``ru_maxrss``) is
 its own; the growth column is the peak minus the process's size before the
