@@ -636,3 +636,22 @@ def test_tls_failures_are_network_errors_with_backoff(kind: str, ca: trustme.CA,
     assert [w.delay for w in waits(outcome.actions)] == [0.05, 0.1]
     assert server.connections == 3
     assert outcome.ready_state is ReadyState.CLOSED
+
+
+# -- retry: 0 --------------------------------------------------------------------------
+
+
+def test_retry_zero_still_backs_off(kind: str) -> None:
+    # Issue 18.3: after "retry: 0" every failure reconnected at once.  The
+    # server asks for it on every connection and never sends an event.
+    def handler(conn: Any, request: Request, index: int) -> None:
+        send_head(conn)
+        conn.sendall(b"retry: 0\n\n")
+
+    with RawServer(handler) as server:
+        outcome = run(kind, server.url("/"), policy=fast(max_attempts=4, min_delay=0.01))
+    assert isinstance(outcome.error, ReconnectLimitError)
+    # The first reconnection waits the reconnection time the server set
+    # (0 ms); the next ones back off from min_delay.
+    assert [w.delay for w in waits(outcome.actions)] == [0.0, 0.02, 0.04, 0.08]
+    assert len(server.requests) == 5
