@@ -77,6 +77,7 @@ from ._client_http import (
     HeadersInput,
     get_header,
     is_event_stream,
+    is_token,
     normalise_headers,
     parse_retry_after,
     request_headers,
@@ -451,7 +452,8 @@ class EventSourceState:
         max_event_size: passed to each connection's :class:`Decoder`.
 
     Raises:
-        ValueError: ``url`` is not an http(s) URL, or a header or
+        ValueError: ``url`` is not an http(s) URL, ``method`` or a header
+            name is not an HTTP token, or a header value or
             ``last_event_id`` holds CR, LF or NUL.
     """
 
@@ -469,6 +471,8 @@ class EventSourceState:
         if any(c in last_event_id for c in "\r\n\0"):
             raise ValueError("last_event_id must not contain CR, LF or NUL")
         split_url(url)  # raises ValueError unless it is an http(s) URL
+        if not is_token(method):
+            raise ValueError(f"invalid method {method!r:.40}")
         self.url = url
         self.method = method.upper()
         self.headers = normalise_headers(headers)

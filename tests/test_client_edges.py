@@ -22,7 +22,7 @@ with warnings.catch_warnings():
     import trustme
 
 from sse_core import Connect, Event, ReadyState, ReconnectPolicy, ResponseError
-from sse_core.async_client import AsyncEventSource, _Body
+from sse_core.async_client import AsyncEventSource
 from sse_core.client import EventSource
 
 from .client_runner import CLIENT_KINDS, collect
@@ -128,10 +128,10 @@ def test_close_between_two_events_of_one_chunk(kind: str) -> None:
 
 
 def _in_read(thread: threading.Thread) -> bool:
-    """True once ``thread`` is inside http.client's ``read1``."""
+    """True once ``thread`` is inside the sync client's socket read."""
     frame = sys._current_frames().get(thread.ident or -1)
     while frame is not None:
-        if frame.f_code.co_name == "read1" and "http" in frame.f_code.co_filename:
+        if frame.f_code.co_name == "_receive" and "sse_core" in frame.f_code.co_filename:
             return True
         frame = frame.f_back
     return False
@@ -225,14 +225,40 @@ def test_user_host_and_connection_headers_are_sent_as_given(kind: str) -> None:
     assert request.headers["connection"] == "close"
 
 
-def test_a_header_that_cannot_be_sent_raises(kind: str) -> None:
-    # Header values go out as Latin-1 (RFC 9110); anything else is the
-    # caller's mistake, raised at the first request rather than retried.
-    with RawServer(two_events_then_silence) as server:
-        outcome = collect(kind, server.url("/"), headers={"X-Name": "\u20ac"}, policy=once())
-    assert isinstance(outcome.error, UnicodeEncodeError)
-    assert server.requests == []
-    assert outcome.ready_state is ReadyState.CLOSED
+def test_header_values_go_out_as_utf_8(kind: str) -> None:
+    # Issue 15.1: values were sent as Latin-1, and any other character
+    # crashed the request with UnicodeEncodeError.
+    def handler(conn: Any, request: Request, index: int) -> None:
+        send_head(conn, chunked=True)
+        send_chunk(conn, b"data: x\n\n")
+        end_chunks(conn)
+
+    with RawServer(handler) as server:
+        outcome = collect(
+            kind, server.url("/"), limit=1, headers={"X-Name": "\u20ac \xe9"}, policy=once()
+        )
+    assert outcome.error is None
+    [request] = server.requests
+    # The raw server decodes heads as Latin-1: these are the UTF-8 bytes.
+    assert request.headers["x-name"].encode("latin-1") == "\u20ac \xe9".encode()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"headers": {"X-Name": "a\r\nInjected: yes"}},
+        {"headers": {"X-Name": "a\0"}},
+        {"headers": {"Bad Name": "a"}},
+        {"headers": {"": "a"}},
+        {"method": "GET /x"},
+        {"last_event_id": "a\nb"},
+    ],
+    ids=["CRLF", "NUL", "space-in-name", "empty-name", "method", "last-event-id"],
+)
+def test_a_request_that_cannot_be_sent_is_refused_at_once(kind: str, options: Any) -> None:
+    cls = EventSource if kind == "sync" else AsyncEventSource
+    with pytest.raises(ValueError, match=r"invalid|must not contain"):
+        cls("http://127.0.0.1:1/", **options)
 
 
 def test_a_long_error_body_is_cut_at_4_kib(kind: str) -> None:
@@ -246,40 +272,3 @@ def test_a_long_error_body_is_cut_at_4_kib(kind: str) -> None:
         outcome = collect(kind, server.url("/"), policy=once())
     assert isinstance(outcome.error, ResponseError)
     assert outcome.error.body == body[:4096]
-
-
-# -- the asyncio body reader -----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "headers, wire",
-    [
-        ([("Transfer-Encoding", "chunked")], b"3\r\nabc\r\n0\r\n\r\n"),
-        ([("Content-Length", "3")], b"abc"),
-        ([], b"abc"),
-    ],
-    ids=["chunked", "content-length", "close-delimited"],
-)
-def test_async_body_stays_at_its_end(headers: Any, wire: bytes) -> None:
-    async def main() -> List[bytes]:
-        reader = asyncio.StreamReader()
-        reader.feed_data(wire)
-        reader.feed_eof()
-        body = _Body(reader, headers, None)
-        return [await body.read() for _ in range(4)]
-
-    assert asyncio.run(main()) == [b"abc", b"", b"", b""]
-
-
-def test_async_body_cut_inside_the_chunked_framing() -> None:
-    async def main() -> bytes:
-        reader = asyncio.StreamReader()
-        reader.feed_data(b"3\r\nabc")  # no CRLF after the data, then EOF
-        reader.feed_eof()
-        body = _Body(reader, [("Transfer-Encoding", "chunked")], None)
-        data = await body.read()
-        with pytest.raises(ConnectionError, match="inside the chunked framing"):
-            await body.read()
-        return data
-
-    assert asyncio.run(main()) == b"abc"
