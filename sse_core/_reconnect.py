@@ -33,6 +33,8 @@ What the spec says, and where we choose
 ---------------------------------------
 * "If res's status is not 200, or if res's Content-Type is not
   text/event-stream, then fail the connection": for good, ready state CLOSED.
+  So does a body in a transfer or content coding the clients cannot undo
+  (anything but chunked, gzip and deflate): the server would send the same.
   A 204 is how a server says "stop reconnecting", so it stops *without* an
   error.  Production clients often retry 5xx answers: opt in with
   ``ReconnectPolicy(retry_server_errors=True)``.
@@ -83,6 +85,7 @@ from ._client_http import (
     request_headers,
     split_url,
 )
+from ._client_response import unsupported_coding
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder
 from ._errors import LocalProtocolError, RemoteProtocolError, SSEError
 from ._events import Event
@@ -398,7 +401,8 @@ def classify_response(
 ) -> Input:
     """The :class:`Input` a response is, by the spec's rules and the policy."""
     if status == 200 and is_event_stream(get_header(headers, "content-type")):
-        return Input.RESPONSE_OK
+        # A body the client cannot decode would be read as no events at all.
+        return Input.RESPONSE_FAIL if unsupported_coding(headers) else Input.RESPONSE_OK
     location = get_header(headers, "location")
     if (
         status in _REDIRECT_STATUSES
@@ -603,6 +607,8 @@ class EventSourceState:
             problem = f"too many redirects (more than {MAX_REDIRECTS} in a row)"
         elif status in _REDIRECT_STATUSES:
             problem = f"a redirect without a usable http(s) Location: {location!r:.200}"
+        elif status == 200 and is_event_stream(content_type):
+            problem = f"cannot decode its {unsupported_coding(pairs)} (gzip and deflate are read)"
         else:
             problem = "expected 200 with Content-Type: text/event-stream"
         got = "no Content-Type" if content_type is None else f"Content-Type: {content_type!r:.100}"

@@ -427,6 +427,18 @@ def test_a_very_long_outage_stays_at_the_cap() -> None:
     assert m.attempts == 1100
 
 
+def test_an_undecodable_coding_fails_the_connection_and_says_why() -> None:
+    m = EventSourceState(URL, policy=policy())
+    m.connect()
+    action = m.receive_response(200, [*SSE, ("Content-Encoding", "br")])
+    assert isinstance(action, Stop)
+    assert isinstance(action.error, ResponseError)
+    assert "cannot decode its Content-Encoding: 'br' (gzip and deflate are read)" in str(
+        action.error
+    )
+    assert m.state is State.CLOSED
+
+
 def test_retry_zero_allows_one_quick_reconnection_then_backs_off() -> None:
     # Issue 18.3: a server's "retry: 0" made every later delay 0 x 2**n,
     # 1,024 attempts in 0.6 s, then 0 x inf = NaN.  The first reconnection
@@ -592,6 +604,10 @@ def test_content_type_check(value: Optional[str], expected: bool) -> None:
 
 def test_classify_response() -> None:
     assert classify_response(200, SSE, retry_server_errors=False) is Input.RESPONSE_OK
+    gzipped = [*SSE, ("Content-Encoding", "gzip")]
+    assert classify_response(200, gzipped, retry_server_errors=False) is Input.RESPONSE_OK
+    brotli = [*SSE, ("Content-Encoding", "br")]
+    assert classify_response(200, brotli, retry_server_errors=False) is Input.RESPONSE_FAIL
     assert classify_response(502, SSE, retry_server_errors=True) is Input.RESPONSE_RETRY
     assert classify_response(502, SSE, retry_server_errors=False) is Input.RESPONSE_FAIL
     loc = [("Location", "/x")]
