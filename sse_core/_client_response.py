@@ -41,6 +41,7 @@ __all__ = (
     "MalformedResponseError",
     "ResponseHead",
     "ResponseReader",
+    "head_time_left",
     "unsupported_coding",
 )
 
@@ -100,6 +101,24 @@ def unsupported_coding(headers: Sequence[Tuple[str, str]]) -> Optional[str]:
         if len(codings) > 1 or (codings and codings[0] not in _CONTENT_CODINGS):
             return f"Content-Encoding: {content!r:.100}"
     return None
+
+
+def head_time_left(deadline: Optional[float], now: float) -> Optional[float]:
+    """Seconds left to receive the response head, or None if it has no deadline.
+
+    The whole head, interim responses included, must arrive by ``deadline``
+    (a client sets it ``read_timeout`` after sending its request), so a
+    server cannot keep a client waiting by trickling it byte by byte.
+
+    Raises:
+        TimeoutError: the deadline has passed.
+    """
+    if deadline is None:
+        return None
+    left = deadline - now
+    if left <= 0:
+        raise TimeoutError("no complete response head within read_timeout")
+    return left
 
 
 def _codings(value: str) -> List[str]:

@@ -39,7 +39,7 @@ from ._client_http import (
     proxy_for,
     split_url,
 )
-from ._client_response import ResponseHead, ResponseReader
+from ._client_response import ResponseHead, ResponseReader, head_time_left
 from ._client_views import _EventSourceViews
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder
 from ._events import Event
@@ -425,8 +425,7 @@ class AsyncEventSource(_EventSourceViews):
             head = response.next_head()
             if head is not None:
                 return stream, response, head
-            left = None if deadline is None else max(deadline - loop.time(), 0.0)
-            await self._receive(stream, response, left)
+            await self._receive(stream, response, head_time_left(deadline, loop.time()))
 
     async def _open_tunnel(
         self, proxy: str, host: str, port: int, context: ssl.SSLContext

@@ -28,7 +28,7 @@ from ._client_http import (
     proxy_for,
     split_url,
 )
-from ._client_response import ResponseHead, ResponseReader
+from ._client_response import ResponseHead, ResponseReader, head_time_left
 from ._client_views import _EventSourceViews
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder
 from ._events import Event
@@ -229,11 +229,9 @@ class EventSource(_EventSourceViews):
                 if type(action) is Connect:
                     try:
                         head = self._send(action)
-                    except Exception as error:
+                    except OSError as error:
                         if self._closing.is_set():
                             return
-                        if not isinstance(error, OSError):
-                            raise
                         self._drop_connection()
                         action = machine.network_error(error)
                         continue
@@ -354,13 +352,7 @@ class EventSource(_EventSourceViews):
             if head is not None:
                 sock.settimeout(self.read_timeout)
                 return head
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(
-                        f"no complete response head within read_timeout={self.read_timeout}"
-                    )
-                sock.settimeout(left)
+            sock.settimeout(head_time_left(deadline, time.monotonic()))
             _receive(sock, response)
 
     def _connect(self, host: str, port: int) -> socket.socket:

@@ -183,21 +183,29 @@ def test_async_close_during_a_chunked_read_ends_quietly() -> None:
 
 
 class _ClosingContext(ssl.SSLContext):
-    """A client TLS context that closes an EventSource as its handshake starts."""
+    """A client TLS context that closes an EventSource as its handshake
+    starts, or once it is over."""
 
     source: Optional[EventSource] = None
+    after_handshake = False
 
     def wrap_socket(self, *args: Any, **kwargs: Any) -> Any:
         assert self.source is not None
+        if self.after_handshake:
+            tls = super().wrap_socket(*args, **kwargs)
+            self.source.close()
+            return tls
         self.source.close()
         return super().wrap_socket(*args, **kwargs)
 
 
-def test_sync_close_while_connecting_stops_before_the_request() -> None:
+@pytest.mark.parametrize("after_handshake", [False, True], ids=["before", "after"])
+def test_sync_close_while_connecting_stops_before_the_request(after_handshake: bool) -> None:
     ca = trustme.CA()
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("127.0.0.1").configure_cert(server_context)
     context = _ClosingContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.after_handshake = after_handshake
     ca.configure_trust(context)
     with RawServer(two_events_then_silence, ssl_context=server_context) as server:
         source = EventSource(server.url("/"), ssl_context=context, policy=once())
@@ -272,3 +280,32 @@ def test_a_long_error_body_is_cut_at_4_kib(kind: str) -> None:
         outcome = collect(kind, server.url("/"), policy=once())
     assert isinstance(outcome.error, ResponseError)
     assert outcome.error.body == body[:4096]
+
+
+def test_a_connection_made_after_it_was_given_up_on_is_closed() -> None:
+    # _within() gives up on a connect when its caller is cancelled or times
+    # out; if the connect still finishes, its connection must not leak.
+    from sse_core.async_client import _discard, _give_up
+
+    async def main(url: str) -> None:
+        loop = asyncio.get_running_loop()
+        host, port = url.split("//")[1].rstrip("/").split(":")
+        connection = await asyncio.open_connection(host, int(port))
+        done: asyncio.Future[Any] = loop.create_future()
+        done.set_result(connection)
+        _give_up(done)  # too late to cancel: closed at once
+        assert connection[1].transport.is_closing()
+        late = asyncio.ensure_future(asyncio.open_connection(host, int(port)))
+        _give_up(late)  # cancelled before it connects
+        with pytest.raises(asyncio.CancelledError):
+            await late
+        for result in (True, None):  # a wait's result: nothing to close
+            other: asyncio.Future[Any] = loop.create_future()
+            other.set_result(result)
+            _discard(other)
+        failed: asyncio.Future[Any] = loop.create_future()
+        failed.set_exception(OSError("refused"))
+        _discard(failed)  # retrieved, so asyncio does not log it
+
+    with RawServer(two_events_then_silence) as server:
+        asyncio.run(asyncio.wait_for(main(server.url("/")), TIMEOUT))

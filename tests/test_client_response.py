@@ -8,13 +8,14 @@ from typing import List, Optional, Sequence, Tuple
 
 import pytest
 
-from sse_core._client_http import MAX_HEAD_SIZE
+from sse_core._client_http import MAX_HEAD_SIZE, encode_request, split_url
 from sse_core._client_response import (
     MAX_FRAMING_LINE,
     MAX_INTERIM_RESPONSES,
     MAX_PIECE,
     MalformedResponseError,
     ResponseReader,
+    head_time_left,
     unsupported_coding,
 )
 
@@ -256,3 +257,52 @@ def test_unsupported_codings(headers: Sequence[Tuple[str, str]], expected: Optio
 def test_an_unsupported_coding_yields_no_body() -> None:
     wire = OK + b"Content-Encoding: br\r\n\r\n\x8b\x00\x00"
     assert read_all(wire, eof=False) == (200, b"")
+
+
+def test_the_body_stays_at_its_end() -> None:
+    reader = ResponseReader()
+    reader.feed(OK + b"Content-Length: 1\r\n\r\nx")
+    assert reader.next_head() is not None
+    assert [reader.next_piece() for _ in range(3)] == [b"x", b"", b""]
+
+
+def test_a_one_byte_deflate_body_is_an_error() -> None:
+    with pytest.raises(MalformedResponseError, match="inside its compressed stream"):
+        read_all(OK + b"Content-Encoding: deflate\r\n\r\nx")
+
+
+def test_head_time_left() -> None:
+    assert head_time_left(None, 5.0) is None
+    assert head_time_left(10.0, 4.0) == 6.0
+    for now in (10.0, 11.0):
+        with pytest.raises(TimeoutError, match="no complete response head within read_timeout"):
+            head_time_left(10.0, now)
+
+
+def test_request_bytes() -> None:
+    assert encode_request("POST", "/a", [("X", "\u65e5")], b"hi") == (
+        b"POST /a HTTP/1.1\r\nX: \xe6\x97\xa5\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"
+    )
+    bad = [
+        ("GET /", "/", []),
+        ("GET", "/a b", []),
+        ("GET", "", []),
+        ("GET", "/", [("X", "a\nb")]),
+        ("GET", "/", [("X Y", "a")]),
+    ]
+    for method, target, headers in bad:
+        with pytest.raises(ValueError, match="invalid"):
+            encode_request(method, target, headers, None)
+
+
+def test_urls_are_made_sendable() -> None:
+    assert split_url("http://b\u00fccher.example/\u00e9 x?q=\u65e5") == (
+        "http",
+        "xn--bcher-kva.example",
+        80,
+        "/%C3%A9%20x?q=%E6%97%A5",
+    )
+    assert split_url("http://h/%41%20")[3] == "/%41%20"  # escapes kept as they are
+    for url in ("http://a b/", "http://\u00e9" + "x" * 70 + ".example/", "http://a\x01b/"):
+        with pytest.raises(ValueError, match="bad host name"):
+            split_url(url)
