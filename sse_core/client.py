@@ -109,9 +109,11 @@ class EventSource(_EventSourceViews):
         policy: a :class:`ReconnectPolicy`: backoff, ``max_attempts``,
             ``max_elapsed``, 5xx retries.
         connect_timeout: seconds to open the TCP (and TLS) connection.
-        read_timeout: seconds the server may stay silent, headers included,
-            before the connection counts as failed and is reestablished.
-            None waits for ever; set it above the server's heartbeat period.
+        read_timeout: seconds the server may stay silent before the
+            connection counts as failed and is reestablished; the whole
+            response head (interim ``1xx`` answers included) must also
+            arrive within it.  None waits for ever; set it above the
+            server's heartbeat period.
         ssl_context: for ``https``; default ``ssl.create_default_context()``.
         trust_env: use the proxies set by ``http_proxy``, ``https_proxy`` and
             ``no_proxy`` (``https`` through a CONNECT tunnel).
@@ -121,11 +123,16 @@ class EventSource(_EventSourceViews):
             :class:`Stop`), e.g. to log connections and reconnections.
 
     Raises:
-        ValueError: not an http(s) URL, or a header value holds CR/LF/NUL.
+        ValueError: not an http(s) URL, the method or a header name is not an
+            HTTP token, or a header value holds CR/LF/NUL.
 
     Iterating raises :class:`ResponseError` when the server's answer fails
-    the connection, :class:`ReconnectLimitError` when the policy gives up and
-    :class:`RemoteProtocolError` for an event above ``max_event_size``.
+    the connection (a content coding other than gzip or deflate included),
+    :class:`ReconnectLimitError` when the policy gives up (a
+    :class:`~sse_core.MalformedResponseError` is retried as a network error,
+    and may be its cause) and :class:`RemoteProtocolError` for an event above
+    ``max_event_size``.  Header values are sent as UTF-8; a last event ID
+    over ``MAX_LAST_EVENT_ID_SIZE`` bytes is not sent.
     :meth:`close` may be called from any thread; the iteration then ends.
     """
 
