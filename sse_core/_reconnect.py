@@ -459,6 +459,7 @@ class EventSourceState:
         ValueError: ``url`` is not an http(s) URL, ``method`` or a header
             name is not an HTTP token, or a header value or
             ``last_event_id`` holds CR, LF or NUL.
+        TypeError: ``body`` is not bytes, or a header name or value not str.
     """
 
     def __init__(
@@ -477,6 +478,8 @@ class EventSourceState:
         split_url(url)  # raises ValueError unless it is an http(s) URL
         if not is_token(method):
             raise ValueError(f"invalid method {method!r:.40}")
+        if body is not None and not isinstance(body, (bytes, bytearray, memoryview)):
+            raise TypeError(f"body must be bytes or None, not {type(body).__name__}")
         self.url = url
         self.method = method.upper()
         self.headers = normalise_headers(headers)

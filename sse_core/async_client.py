@@ -404,7 +404,7 @@ class AsyncEventSource(_EventSourceViews):
             # Plain HTTP through a forward proxy: absolute-form request target.
             _, proxy_host, proxy_port, _ = split_url(proxy)
             connection = asyncio.open_connection(proxy_host, proxy_port)
-            target = request.url
+            target = f"{scheme}://{host_header(scheme, host, port)}{target}"
             authorization = proxy_authorization(proxy)
             if authorization:
                 headers.append(("Proxy-Authorization", authorization))

@@ -342,7 +342,8 @@ class EventSource(_EventSourceViews):
         elif proxy:
             _, proxy_host, proxy_port, _ = split_url(proxy)
             sock = self._connect(proxy_host, proxy_port)
-            target = request.url  # absolute-form through a forward proxy
+            # absolute-form through a forward proxy
+            target = f"{scheme}://{host_header(scheme, host, port)}{target}"
             auth = proxy_authorization(proxy)
             if auth:
                 headers.append(("Proxy-Authorization", auth))

@@ -269,6 +269,13 @@ def test_a_request_that_cannot_be_sent_is_refused_at_once(kind: str, options: An
         cls("http://127.0.0.1:1/", **options)
 
 
+@pytest.mark.parametrize("body", ["text", 1])
+def test_a_body_that_is_not_bytes_is_refused_at_once(kind: str, body: Any) -> None:
+    cls = EventSource if kind == "sync" else AsyncEventSource
+    with pytest.raises(TypeError, match="body must be bytes or None"):
+        cls("http://127.0.0.1:1/", method="POST", body=body)
+
+
 def test_a_long_error_body_is_cut_at_4_kib(kind: str) -> None:
     body = bytes(range(256)) * 40  # 10 KiB
 
