@@ -119,9 +119,8 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=64, help="MB the server sends (default 64)")
     args = parser.parse_args()
     total = args.mb * 1000 * 1000
-    print(
-        f"{platform.python_implementation()} {platform.python_version()}, -1 chunk then {args.mb} MB"
-    )
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    print(f"{python}, -1 chunk then {args.mb} MB")
     rows: List[Tuple[str, Any]] = [("sync", run_sync), ("async", run_async)]
     print(f"{'client':8} {'peak MiB':>9} {'seconds':>8} {'MB sent':>8}  outcome")
     for name, client in rows:
