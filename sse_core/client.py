@@ -336,7 +336,15 @@ class EventSource(_EventSourceViews):
             if proxy:
                 sock = self._open_tunnel(proxy, host, port, context)
             else:
-                sock = context.wrap_socket(self._connect(host, port), server_hostname=host)
+                # The raw socket is not handed to close() before TLS wraps it:
+                # shutting it down under the handshake can make the ssl
+                # module drop the SSLSocket unclosed.  connect_timeout bounds
+                # the handshake; close() acts once it is over.
+                raw = self._connect(host, port, closable=False)
+                try:
+                    sock = context.wrap_socket(raw, server_hostname=host)
+                finally:
+                    raw.close()  # detached by a successful wrap: a no-op then
             with self._lock:
                 self._sock = sock
         elif proxy:
@@ -363,13 +371,15 @@ class EventSource(_EventSourceViews):
             sock.settimeout(head_time_left(deadline, time.monotonic()))
             _receive(sock, response)
 
-    def _connect(self, host: str, port: int) -> socket.socket:
-        """A TCP connection that :meth:`close` can interrupt once it is made."""
+    def _connect(self, host: str, port: int, *, closable: bool = True) -> socket.socket:
+        """A TCP connection, which :meth:`close` can interrupt once it is
+        made if ``closable``."""
         if self._closing.is_set():
             raise ConnectionAbortedError("closed")
         sock = socket.create_connection((host, port), timeout=self.connect_timeout)
-        with self._lock:
-            self._sock = sock
+        if closable:
+            with self._lock:
+                self._sock = sock
         return sock
 
     def _open_tunnel(
