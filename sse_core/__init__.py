@@ -7,6 +7,7 @@ a :class:`Decoder` and get :class:`Event` objects back; give events to
 own modules and are imported only when asked for.
 """
 
+from ._client_response import MalformedResponseError
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder, TextDecoder
 from ._encoder import encode, encode_batch, encode_comment
 from ._errors import LocalProtocolError, RemoteProtocolError, SSEError
@@ -34,6 +35,7 @@ __all__ = (
     "EventSourceState",
     "LocalProtocolError",
     "MAX_RETRY",
+    "MalformedResponseError",
     "Open",
     "ReadyState",
     "ReconnectLimitError",

@@ -8,9 +8,10 @@ sync and asyncio clients use the URL splitting and the response-head parser
 
 from __future__ import annotations
 
+import re
 from base64 import b64encode
 from typing import Iterable, List, Mapping, Optional, Sequence, Tuple, Union
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 __all__ = (
     "EVENT_STREAM",
@@ -19,6 +20,7 @@ __all__ = (
     "MAX_HEAD_SIZE",
     "get_header",
     "host_header",
+    "is_token",
     "is_event_stream",
     "normalise_headers",
     "parse_retry_after",
@@ -29,6 +31,8 @@ __all__ = (
     "parse_response_head",
     "check_tunnel_answer",
     "connect_request",
+    "encode_request",
+    "MAX_LAST_EVENT_ID_SIZE",
 )
 
 EVENT_STREAM = "text/event-stream"
@@ -36,16 +40,34 @@ EVENT_STREAM = "text/event-stream"
 Headers = List[Tuple[str, str]]
 HeadersInput = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
 
-#: Bound on the size of a response head (status line and headers) the asyncio
-#: client accepts; real SSE servers send well under 8 KiB.
+#: Bound on the bytes of a response head (status line and headers), interim
+#: ``1xx`` heads before it included, of a chunked body's trailers and of a
+#: proxy's answer to ``CONNECT``; real SSE servers send well under 8 KiB.
 MAX_HEAD_SIZE = 64 * 1024
+
+#: Bound on the ``Last-Event-ID`` the clients send, in bytes of UTF-8.  A
+#: server's ``id`` can be as long as ``max_event_size``, and the header goes
+#: out on every reconnection; servers and proxies refuse request heads past
+#: 8 KiB a line or so (nginx's default), which would fail the connection for
+#: good.  A longer last event ID is not sent: the server sees a new client.
+MAX_LAST_EVENT_ID_SIZE = 4096
+
+# A header field name or method: an RFC 9110 token.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# A host as urlsplit gives it: a registered name or an IP literal, no spaces
+# or controls that would break the request head.
+_HOST = re.compile(r"[0-9A-Za-z\-._~!$&'()*+,;=:%]+")
+# Characters a request target keeps as they are: visible ASCII but ``%``
+# escapes are left alone too.
+_TARGET_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
 
 
 def normalise_headers(headers: HeadersInput) -> Headers:
     """Headers given as a mapping or as pairs, as a list of ``(name, value)``.
 
     Raises:
-        ValueError: a name or value holds CR, LF or NUL (header injection).
+        ValueError: a name is not an HTTP token, or a value holds CR, LF or
+            NUL (header injection).
     """
     if headers is None:
         return []
@@ -54,10 +76,15 @@ def normalise_headers(headers: HeadersInput) -> Headers:
     for name, value in pairs:
         if not isinstance(name, str) or not isinstance(value, str):
             raise TypeError("header names and values must be str")
-        if not name or any(c in name for c in "\r\n\0:") or any(c in value for c in "\r\n\0"):
+        if not _TOKEN.fullmatch(name) or any(c in value for c in "\r\n\0"):
             raise ValueError(f"invalid header {name!r}: {value!r:.80}")
         result.append((name, value))
     return result
+
+
+def is_token(value: str) -> bool:
+    """True if ``value`` is an HTTP token (a method or a header name)."""
+    return _TOKEN.fullmatch(value) is not None
 
 
 def get_header(headers: Sequence[Tuple[str, str]], name: str) -> Optional[str]:
@@ -76,7 +103,9 @@ def request_headers(headers: Headers, last_event_id: str) -> Headers:
     (``Cache-Control: no-cache``), and ``Last-Event-ID`` when the last event
     ID string is not empty.  User headers come first and win: an ``Accept`` or
     ``Cache-Control`` the user set is kept, and ``Last-Event-ID`` is always
-    the machine's (a user value is replaced, since the stream moved on).
+    the machine's (a user value is replaced, since the stream moved on).  A
+    last event ID longer than :data:`MAX_LAST_EVENT_ID_SIZE` bytes of UTF-8
+    is not sent.
     """
     result = [(k, v) for k, v in headers if k.lower() != "last-event-id"]
     names = {k.lower() for k, _ in result}
@@ -84,7 +113,7 @@ def request_headers(headers: Headers, last_event_id: str) -> Headers:
         result.append(("Accept", EVENT_STREAM))
     if "cache-control" not in names:
         result.append(("Cache-Control", "no-cache"))
-    if last_event_id:
+    if last_event_id and len(last_event_id.encode("utf-8")) <= MAX_LAST_EVENT_ID_SIZE:
         result.append(("Last-Event-ID", last_event_id))
     return result
 
@@ -114,12 +143,15 @@ def parse_retry_after(value: Optional[str]) -> Optional[float]:
 def split_url(url: str) -> Tuple[str, str, int, str]:
     """Split an http(s) URL into ``(scheme, host, port, target)``.
 
-    ``target`` is the request target: path and query, ``/`` when empty.  IPv6
-    hosts come back without brackets.
+    ``target`` is the request target: path and query, ``/`` when empty, with
+    spaces, controls and non-ASCII characters percent-encoded (as a browser
+    does).  IPv6 hosts come back without brackets; an internationalised host
+    name comes back in its ASCII (IDNA) form.
 
     Raises:
         ValueError: not an ``http`` or ``https`` URL, no host, a port out of
-            range or a broken IPv6 literal; the message names the URL.
+            range, a broken IPv6 literal, or a host name that cannot be sent;
+            the message names the URL.
     """
     try:
         parts = urlsplit(url)
@@ -132,11 +164,18 @@ def split_url(url: str) -> Tuple[str, str, int, str]:
     host = parts.hostname
     if not host:
         raise ValueError(f"no host in URL: {url!r}")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"bad host name in URL: {url!r}") from None
+    if not _HOST.fullmatch(host):
+        raise ValueError(f"bad host name in URL: {url!r}")
     port = port or (443 if scheme == "https" else 80)
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
-    return scheme, host, port, target
+    return scheme, host, port, quote(target, safe=_TARGET_SAFE)
 
 
 def host_header(scheme: str, host: str, port: int) -> str:
@@ -177,6 +216,34 @@ def connect_request(host: str, port: int, authorization: Optional[str]) -> bytes
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
+def encode_request(method: str, target: str, headers: Headers, body: Optional[bytes]) -> bytes:
+    """The bytes of an HTTP/1.1 request: both clients send exactly these.
+
+    Header values go out as UTF-8, as the WHATWG spec says of
+    ``Last-Event-ID`` (ASCII values are the same bytes in any encoding).
+    ``Content-Length`` is added for a body, ``Connection: close`` unless set.
+
+    Raises:
+        ValueError: the method or a header name is not an HTTP token, the
+            target holds a space or control, or a value holds CR, LF or NUL.
+    """
+    if not _TOKEN.fullmatch(method):
+        raise ValueError(f"invalid method {method!r:.40}")
+    if not target or any(c <= " " or c == "\x7f" for c in target):
+        raise ValueError(f"invalid request target {target!r:.100}")
+    headers = list(headers)
+    if body is not None and get_header(headers, "content-length") is None:
+        headers.append(("Content-Length", str(len(body))))
+    if get_header(headers, "connection") is None:
+        headers.append(("Connection", "close"))
+    lines = [f"{method} {target} HTTP/1.1"]
+    for name, value in headers:
+        if not _TOKEN.fullmatch(name) or any(c in value for c in "\r\n\0"):
+            raise ValueError(f"invalid header {name!r:.40}: {value!r:.80}")
+        lines.append(f"{name}: {value}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + (body or b"")
+
+
 def check_tunnel_answer(head: bytes) -> None:
     """Check a proxy's answer to ``CONNECT``.
 
@@ -202,8 +269,9 @@ def parse_response_head(head: bytes) -> Tuple[int, str, Headers]:
         ValueError: not an HTTP/1.x response head.
     """
     text = head.decode("iso-8859-1")
-    lines = text.split("\r\n") if "\r\n" in text else text.split("\n")
-    status_line = lines[0].rstrip("\r")
+    # Lines end in CRLF or, as RFC 9112 lets a recipient accept, a bare LF.
+    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    status_line = lines[0]
     parts = status_line.split(" ", 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
         raise ValueError(f"not an HTTP/1.x status line: {status_line!r:.100}")
@@ -213,15 +281,16 @@ def parse_response_head(head: bytes) -> Tuple[int, str, Headers]:
     reason = parts[2] if len(parts) > 2 else ""
     headers: Headers = []
     for line in lines[1:]:
-        line = line.rstrip("\r")
         if not line:
             continue
+        if "\r" in line or "\0" in line:
+            raise ValueError(f"a CR or NUL inside a header line: {line!r:.100}")
         if line[0] in " \t" and headers:
             name, value = headers[-1]
             headers[-1] = (name, value + " " + line.strip(" \t"))
             continue
         name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip(" \t"):
+        if not sep or not _TOKEN.fullmatch(name):
             raise ValueError(f"bad header line {line!r:.100}")
         headers.append((name, value.strip(" \t")))
     return int(code), reason, headers

@@ -33,6 +33,8 @@ What the spec says, and where we choose
 ---------------------------------------
 * "If res's status is not 200, or if res's Content-Type is not
   text/event-stream, then fail the connection": for good, ready state CLOSED.
+  So does a body in a transfer or content coding the clients cannot undo
+  (anything but chunked, gzip and deflate): the server would send the same.
   A 204 is how a server says "stop reconnecting", so it stops *without* an
   error.  Production clients often retry 5xx answers: opt in with
   ``ReconnectPolicy(retry_server_errors=True)``.
@@ -43,11 +45,14 @@ What the spec says, and where we choose
 * A network error, or the end of the body, "reestablishes the connection"
   after the reconnection time, with ``Last-Event-ID`` if the last event ID
   string is not empty.  An incomplete event at the cut is discarded.
-* "User agents may wait longer" when earlier attempts failed: each
-  reconnection in a row without an event in between multiplies the delay
-  by ``multiplier`` up to ``max_delay`` (never below the server's ``retry``),
-  and adds up to ``jitter`` times the delay at random so that clients of a
-  restarted server do not all come back at once.  ``max_attempts`` and
+* "User agents may wait longer" when earlier attempts failed: the first
+  reconnection of a failure streak waits the reconnection time (a server
+  may ask for a quick one with ``retry: 0``); each later one waits at least
+  ``min_delay`` (so ``retry: 0`` cannot turn backoff off), multiplied by
+  ``multiplier`` per reconnection in a row without an event in between, up
+  to ``max_delay`` (never below the server's ``retry``), and adds up to
+  ``jitter`` times the delay at random so that clients of a restarted
+  server do not all come back at once.  ``max_attempts`` and
   ``max_elapsed`` bound a failure streak; a received event ends the streak.
   With ``max_attempts=0`` (no reconnection) a clean end of the body is a
   normal end, not a failure.
@@ -74,11 +79,13 @@ from ._client_http import (
     HeadersInput,
     get_header,
     is_event_stream,
+    is_token,
     normalise_headers,
     parse_retry_after,
     request_headers,
     split_url,
 )
+from ._client_response import unsupported_coding
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder
 from ._errors import LocalProtocolError, RemoteProtocolError, SSEError
 from ._events import Event
@@ -102,6 +109,13 @@ __all__ = (
 
 #: Redirects followed within one connection attempt, as fetch allows.
 MAX_REDIRECTS = 20
+
+#: The default floor, in seconds, of the second and later reconnection delays
+#: of a failure streak.  A server may ask for a quick first reconnection with
+#: ``retry: 0``, but 0 times any backoff factor is still 0: without a floor,
+#: a client of a down server that asked for it would retry in a tight loop.
+#: A tenth of a second doubles to seconds within five failures.
+DEFAULT_MIN_DELAY = 0.1
 
 #: The longest reconnection time, in seconds, a server can ask for with
 #: ``retry`` (or ``Retry-After``): 24 hours.  The spec sets no bound, but a
@@ -286,6 +300,9 @@ class ReconnectPolicy:
         multiplier: backoff factor per reconnection in a row without an event.
         max_delay: cap on the backed-off delay, in seconds, before jitter.  A
             server ``retry`` above it wins.
+        min_delay: floor, in seconds, of the delay before the second and
+            later reconnections of a failure streak, whatever the server's
+            ``retry`` (the first one waits the reconnection time).
         jitter: up to this fraction of the delay is added at random.
         max_attempts: reconnections allowed in a failure streak (None: no
             limit; 0: never reconnect, and then a clean end of the body
@@ -307,6 +324,7 @@ class ReconnectPolicy:
         "max_attempts",
         "max_delay",
         "max_elapsed",
+        "min_delay",
         "multiplier",
         "random",
         "retry_server_errors",
@@ -318,6 +336,7 @@ class ReconnectPolicy:
         initial_delay: float = 3.0,
         multiplier: float = 2.0,
         max_delay: float = 30.0,
+        min_delay: float = DEFAULT_MIN_DELAY,
         jitter: float = 0.5,
         max_attempts: Optional[int] = None,
         max_elapsed: Optional[float] = None,
@@ -325,7 +344,7 @@ class ReconnectPolicy:
         random: Optional[Callable[[], float]] = None,
         clock: Optional[Callable[[], float]] = None,
     ) -> None:
-        if initial_delay < 0 or max_delay < 0:
+        if initial_delay < 0 or max_delay < 0 or min_delay < 0:
             raise ValueError("delays must be >= 0")
         if multiplier < 1:
             raise ValueError("multiplier must be >= 1")
@@ -338,6 +357,7 @@ class ReconnectPolicy:
         self.initial_delay = float(initial_delay)
         self.multiplier = float(multiplier)
         self.max_delay = float(max_delay)
+        self.min_delay = float(min_delay)
         self.jitter = float(jitter)
         self.max_attempts = max_attempts
         self.max_elapsed = max_elapsed
@@ -349,20 +369,31 @@ class ReconnectPolicy:
         return (
             f"ReconnectPolicy(initial_delay={self.initial_delay},"
             f" multiplier={self.multiplier}, max_delay={self.max_delay},"
+            f" min_delay={self.min_delay},"
             f" jitter={self.jitter}, max_attempts={self.max_attempts},"
             f" max_elapsed={self.max_elapsed},"
             f" retry_server_errors={self.retry_server_errors})"
         )
 
     def delay(self, reconnection_time: float, attempt: int) -> float:
-        """Seconds to wait before reconnection number ``attempt`` (0-based) of a streak."""
+        """Seconds to wait before reconnection number ``attempt`` (0-based) of a streak.
+
+        The first waits ``reconnection_time``; later ones wait
+        ``max(reconnection_time, min_delay) * multiplier ** attempt``, capped
+        at ``max(max_delay, reconnection_time)``.  Jitter is added to both.
+        """
         cap = max(self.max_delay, reconnection_time)
-        try:
-            factor = self.multiplier**attempt
-        except OverflowError:  # a days-long outage: the cap applies anyway
-            factor = math.inf
-        delay = min(cap, reconnection_time * factor)
-        return delay * (1.0 + self.jitter * self.random())
+        if attempt == 0:
+            delay = reconnection_time
+        else:
+            base = max(reconnection_time, self.min_delay)
+            delay = min(cap, base)
+            # The power is computed only below the cap, so it cannot overflow
+            # however long the streak: past the cap, the cap applies.
+            if self.multiplier > 1 and 0 < base < cap:
+                steps_to_cap = math.log(cap / base, self.multiplier)
+                delay = cap if attempt >= steps_to_cap else base * self.multiplier**attempt
+        return min(cap, delay) * (1.0 + self.jitter * self.random())
 
 
 def classify_response(
@@ -370,7 +401,8 @@ def classify_response(
 ) -> Input:
     """The :class:`Input` a response is, by the spec's rules and the policy."""
     if status == 200 and is_event_stream(get_header(headers, "content-type")):
-        return Input.RESPONSE_OK
+        # A body the client cannot decode would be read as no events at all.
+        return Input.RESPONSE_FAIL if unsupported_coding(headers) else Input.RESPONSE_OK
     location = get_header(headers, "location")
     if (
         status in _REDIRECT_STATUSES
@@ -424,8 +456,10 @@ class EventSourceState:
         max_event_size: passed to each connection's :class:`Decoder`.
 
     Raises:
-        ValueError: ``url`` is not an http(s) URL, or a header or
+        ValueError: ``url`` is not an http(s) URL, ``method`` or a header
+            name is not an HTTP token, or a header value or
             ``last_event_id`` holds CR, LF or NUL.
+        TypeError: ``body`` is not bytes, or a header name or value not str.
     """
 
     def __init__(
@@ -442,6 +476,10 @@ class EventSourceState:
         if any(c in last_event_id for c in "\r\n\0"):
             raise ValueError("last_event_id must not contain CR, LF or NUL")
         split_url(url)  # raises ValueError unless it is an http(s) URL
+        if not is_token(method):
+            raise ValueError(f"invalid method {method!r:.40}")
+        if body is not None and not isinstance(body, (bytes, bytearray, memoryview)):
+            raise TypeError(f"body must be bytes or None, not {type(body).__name__}")
         self.url = url
         self.method = method.upper()
         self.headers = normalise_headers(headers)
@@ -572,6 +610,8 @@ class EventSourceState:
             problem = f"too many redirects (more than {MAX_REDIRECTS} in a row)"
         elif status in _REDIRECT_STATUSES:
             problem = f"a redirect without a usable http(s) Location: {location!r:.200}"
+        elif status == 200 and is_event_stream(content_type):
+            problem = f"cannot decode its {unsupported_coding(pairs)} (gzip and deflate are read)"
         else:
             problem = "expected 200 with Content-Type: text/event-stream"
         got = "no Content-Type" if content_type is None else f"Content-Type: {content_type!r:.100}"

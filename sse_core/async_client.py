@@ -29,17 +29,17 @@ from typing import (
 
 from ._client_http import (
     MAX_HEAD_SIZE,
-    Headers,
     HeadersInput,
     check_tunnel_answer,
     connect_request,
+    encode_request,
     get_header,
     host_header,
-    parse_response_head,
     proxy_authorization,
     proxy_for,
     split_url,
 )
+from ._client_response import ResponseHead, ResponseReader, head_time_left
 from ._client_views import _EventSourceViews
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder
 from ._events import Event
@@ -66,14 +66,9 @@ _ERROR_BODY_SIZE = 4096
 _ERROR_BODY_TIMEOUT = 1.0
 
 # What a failed connection looks like on asyncio streams: OSError (refused,
-# reset, TLS errors are OSError too), a timeout, an EOF inside a framed body,
-# a head too long.  ConnectionError is raised for malformed responses.
-_NETWORK_ERRORS = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncio.IncompleteReadError,
-    asyncio.LimitOverrunError,
-)
+# reset, TLS errors, a malformed response: MalformedResponseError is a
+# ConnectionError), or a timeout.
+_NETWORK_ERRORS = (OSError, asyncio.TimeoutError)
 
 
 async def aiter_events(
@@ -108,84 +103,6 @@ async def aiter_events(
     decoder.close()
 
 
-class _Body:
-    """Reads one response body with HTTP/1.1 framing, chunk by chunk."""
-
-    def __init__(
-        self,
-        reader: asyncio.StreamReader,
-        headers: Headers,
-        timeout: Optional[float],
-    ) -> None:
-        self._reader = reader
-        self._timeout = timeout
-        encoding = (get_header(headers, "transfer-encoding") or "").lower()
-        length = get_header(headers, "content-length")
-        self._chunked = encoding.rsplit(",", 1)[-1].strip() == "chunked"
-        self._remaining: Optional[int] = None  # bytes left: body or current chunk
-        self._done = False
-        if not self._chunked and length is not None:
-            if not length.strip().isdigit():
-                raise ConnectionError(f"bad Content-Length: {length!r}")
-            self._remaining = int(length)
-
-    async def _io(self, awaitable: Awaitable[_T]) -> _T:
-        if self._timeout is None:  # skip wait_for's task per read
-            return await awaitable
-        return await asyncio.wait_for(awaitable, self._timeout)
-
-    async def read(self) -> bytes:
-        """The next piece of the body; ``b""`` at its end.
-
-        Raises:
-            ConnectionError: the connection closed before a framed body ended,
-                or the chunked framing is malformed.
-        """
-        if self._done:
-            return b""
-        if self._chunked:
-            return await self._read_chunked()
-        if self._remaining is None:  # close-delimited
-            data = await self._io(self._reader.read(_CHUNK_SIZE))
-            self._done = not data
-            return data
-        if self._remaining == 0:
-            self._done = True
-            return b""
-        data = await self._io(self._reader.read(min(self._remaining, _CHUNK_SIZE)))
-        if not data:
-            raise ConnectionError("the connection closed before the body's end")
-        self._remaining -= len(data)
-        return data
-
-    async def _read_chunked(self) -> bytes:
-        if not self._remaining:
-            if self._remaining == 0:  # the CRLF after a chunk's data
-                await self._line()
-            size_line = await self._line()
-            size = size_line.split(b";", 1)[0].strip()
-            try:
-                self._remaining = int(size, 16)
-            except ValueError:
-                raise ConnectionError(f"bad chunk size line: {size_line!r:.40}") from None
-            if self._remaining == 0:
-                while await self._line() not in (b"\r\n", b"\n"):
-                    pass  # trailer fields are ignored
-                self._done = True
-                return b""
-        data = await self._io(self._reader.read(min(self._remaining, _CHUNK_SIZE)))
-        if not data:
-            raise ConnectionError("the connection closed inside a chunk")
-        self._remaining -= len(data)
-        return data
-
-    async def _line(self) -> bytes:
-        line = await self._io(self._reader.readline())
-        if not line.endswith(b"\n"):
-            raise ConnectionError("the connection closed inside the chunked framing")
-        return line
-
-
 class AsyncEventSource(_EventSourceViews):
     """An asyncio EventSource: ``async for`` over its events, across reconnections.
 
@@ -201,8 +118,10 @@ class AsyncEventSource(_EventSourceViews):
     proxies with ``trust_env``).
 
     Cancellation-safe: cancelling the task that iterates closes the socket at
-    once and leaves the EventSource CLOSED.  :meth:`close` may be called from
-    another task of the same event loop.
+    once and leaves the EventSource CLOSED, on every supported Python (no
+    read goes through ``asyncio.wait_for``, which can lose a cancellation
+    before 3.12).  :meth:`close` and :meth:`aclose` may be called from any
+    task of the same event loop; the iterating task then ends its loop.
 
     Args:
         url, method, headers, body, last_event_id, policy, connect_timeout,
@@ -244,7 +163,13 @@ class AsyncEventSource(_EventSourceViews):
         self._closing = False
         self._wake: Optional[asyncio.Event] = None
         self._writer: Optional[asyncio.StreamWriter] = None
+        self._timed_out = False  # the read timer aborted the connection
+        self._pending: Optional[asyncio.Future[Any]] = None  # a connect or a wait
         self._events: Optional[AsyncIterator[Event]] = None
+        # True while the iterator runs between two events (inside an await),
+        # when only the iterating task may resume it; set once it has ended.
+        self._busy = False
+        self._ended: Optional[asyncio.Event] = None
         self._delivered_id = None
 
     @property
@@ -269,21 +194,32 @@ class AsyncEventSource(_EventSourceViews):
         await self.aclose()
 
     def close(self) -> None:
-        """Close for good: abort the connection, end a reconnection wait.
+        """Close for good: abort the connection, end a connect or a reconnection wait.
 
-        Call it from the event loop's thread; the iteration ends without an
-        error.
+        Call it from the event loop's thread, from any task; the iteration
+        ends without an error.
         """
         self._closing = True
         self._abort()
+        if self._pending is not None:
+            self._pending.cancel()
         if self._wake is not None:
             self._wake.set()
 
     async def aclose(self) -> None:
-        """:meth:`close`, then finish the iterator (its ``finally`` blocks run)."""
+        """:meth:`close`, then wait until the iterator has finished (its
+        ``finally`` blocks run), from the iterating task or any other."""
         self.close()
         events = self._events
-        if events is not None:
+        if events is None:
+            return
+        if self._busy:
+            # Another task is inside the iterator: closing it from here
+            # would raise "asynchronous generator is already running".
+            # close() woke that task; wait for its loop to end.
+            assert self._ended is not None
+            await self._ended.wait()
+        else:
             await events.aclose()  # type: ignore[attr-defined]
 
     def _abort(self) -> None:
@@ -291,9 +227,66 @@ class AsyncEventSource(_EventSourceViews):
         if writer is not None:
             writer.transport.abort()
 
+    def _time_out(self) -> None:
+        self._timed_out = True
+        self._abort()
+
+    async def _receive(
+        self, stream: asyncio.StreamReader, response: ResponseReader, timeout: Optional[float]
+    ) -> None:
+        """Pass what the connection gives next to ``response``, within ``timeout``.
+
+        The timeout is a timer that aborts the connection, not
+        ``asyncio.wait_for``: no task per read, and a cancellation of the
+        reading task is never lost.
+        """
+        timer = None
+        if timeout is not None:
+            timer = asyncio.get_running_loop().call_later(timeout, self._time_out)
+        try:
+            data = await stream.read(_CHUNK_SIZE)
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if self._timed_out:
+            raise asyncio.TimeoutError(f"nothing received within {timeout} s")
+        if data:
+            response.feed(data)
+        else:
+            response.feed_eof()
+
+    async def _within(self, awaitable: Awaitable[_T], timeout: Optional[float]) -> _T:
+        """Await ``awaitable`` within ``timeout``; :meth:`close` cancels it.
+
+        Unlike ``asyncio.wait_for`` before Python 3.12, a cancellation of the
+        calling task is never lost when the awaitable finishes at the same
+        moment.
+
+        Raises:
+            asyncio.TimeoutError: ``timeout`` passed.
+            ConnectionAbortedError: :meth:`close` was called.
+        """
+        task = asyncio.ensure_future(awaitable)
+        self._pending = task
+        try:
+            await asyncio.wait((task,), timeout=timeout)
+        except BaseException:  # the calling task is cancelled
+            _give_up(task)
+            raise
+        finally:
+            self._pending = None
+        if not task.done():
+            _give_up(task)
+            raise asyncio.TimeoutError(f"not done within {timeout} s")
+        if task.cancelled():  # by close()
+            raise ConnectionAbortedError("closed")
+        return task.result()
+
     async def _run(self) -> AsyncIterator[Event]:
         machine = self._machine
         self._wake = asyncio.Event()
+        self._ended = asyncio.Event()
+        self._busy = True
         try:
             if self._closing:
                 return
@@ -303,33 +296,37 @@ class AsyncEventSource(_EventSourceViews):
                     self.on_action(action)
                 if type(action) is Connect:
                     try:
-                        reader, status, headers = await self._send(action)
+                        stream, response, head = await self._send(action)
                     except _NETWORK_ERRORS as error:
                         self._abort()
                         if self._closing:
                             return
                         action = machine.network_error(error)
                         continue
-                    action = machine.receive_response(status, headers)
+                    action = machine.receive_response(head.status, head.headers)
                     if type(action) is Open:
                         if self.on_action is not None:
                             self.on_action(action)
                         try:
-                            body = _Body(reader, headers, self.read_timeout)
                             while True:
-                                chunk = await body.read()
-                                if not chunk:
+                                piece = response.next_piece()
+                                if piece is None:
+                                    await self._receive(stream, response, self.read_timeout)
+                                    continue
+                                if not piece:
                                     break
-                                events = machine.receive_data(chunk)
+                                events = machine.receive_data(piece)
                                 for event in events:
                                     self._delivered_id = event.id
+                                    self._busy = False
                                     yield event
+                                    self._busy = True
                                     if self._closing:
                                         return
                                 self._delivered_id = None
                                 if events:
                                     # An error held back by the decoder (a
-                                    # chunk completed events, then broke
+                                    # piece completed events, then broke
                                     # max_event_size): raise it now.
                                     machine.receive_data(b"")
                         except _NETWORK_ERRORS as error:
@@ -342,12 +339,12 @@ class AsyncEventSource(_EventSourceViews):
                             action = machine.stream_ended()
                     else:
                         if type(action) is Stop and isinstance(action.error, ResponseError):
-                            action.error.body = await self._error_body(reader, headers)
+                            action.error.body = await self._error_body(stream, response)
                         self._abort()
                 elif type(action) is Wait:
                     self._abort()
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), action.delay)
+                    with contextlib.suppress(asyncio.TimeoutError, ConnectionAbortedError):
+                        await self._within(self._wake.wait(), action.delay)
                     if self._closing:
                         return
                     action = machine.delay_elapsed()
@@ -360,28 +357,39 @@ class AsyncEventSource(_EventSourceViews):
         finally:
             # No await here: this also runs when the consumer is cancelled.
             self._closing = True
+            self._busy = False
             self._abort()
             if machine.state is not State.CLOSED:
                 machine.close()
+            self._ended.set()
 
-    async def _error_body(self, reader: asyncio.StreamReader, headers: Headers) -> bytes:
+    async def _error_body(self, stream: asyncio.StreamReader, response: ResponseReader) -> bytes:
         """Up to 4 KiB of a failed response's body, within about a second."""
         data = bytearray()
 
         async def read() -> None:
-            body = _Body(reader, headers, None)
             while len(data) < _ERROR_BODY_SIZE:
-                chunk = await body.read()
-                if not chunk:
+                piece = response.next_piece()
+                if piece is None:
+                    await self._receive(stream, response, None)
+                    continue
+                if not piece:
                     break
-                data.extend(chunk)
+                data.extend(piece)
 
         # The body is a courtesy: a failed answer may stream for ever.
         with contextlib.suppress(*_NETWORK_ERRORS):
-            await asyncio.wait_for(read(), _ERROR_BODY_TIMEOUT)
+            await self._within(read(), _ERROR_BODY_TIMEOUT)
         return bytes(data[:_ERROR_BODY_SIZE])
 
-    async def _send(self, request: Connect) -> Tuple[asyncio.StreamReader, int, Headers]:
+    async def _send(
+        self, request: Connect
+    ) -> Tuple[asyncio.StreamReader, ResponseReader, ResponseHead]:
+        """Connect, send ``request`` and read the final response's head.
+
+        The whole head, interim responses included, must arrive within
+        ``read_timeout``.
+        """
         scheme, host, port, target = split_url(request.url)
         context: Optional[ssl.SSLContext] = None
         if scheme == "https":
@@ -390,45 +398,34 @@ class AsyncEventSource(_EventSourceViews):
         proxy = proxy_for(scheme, host) if self.trust_env else None
         if proxy is None:
             connection = asyncio.open_connection(
-                host,
-                port,
-                ssl=context,
-                server_hostname=host if context else None,
-                limit=MAX_HEAD_SIZE,
+                host, port, ssl=context, server_hostname=host if context else None
             )
         elif context is None:
             # Plain HTTP through a forward proxy: absolute-form request target.
             _, proxy_host, proxy_port, _ = split_url(proxy)
-            connection = asyncio.open_connection(proxy_host, proxy_port, limit=MAX_HEAD_SIZE)
-            target = request.url
+            connection = asyncio.open_connection(proxy_host, proxy_port)
+            target = f"{scheme}://{host_header(scheme, host, port)}{target}"
             authorization = proxy_authorization(proxy)
             if authorization:
                 headers.append(("Proxy-Authorization", authorization))
         else:
             connection = self._open_tunnel(proxy, host, port, context)
-        reader, writer = await asyncio.wait_for(connection, self.connect_timeout)
+        stream, writer = await self._within(connection, self.connect_timeout)
         self._writer = writer
+        self._timed_out = False
         if self._closing:
             raise ConnectionAbortedError("closed")
         if get_header(headers, "host") is None:
             headers.insert(0, ("Host", host_header(scheme, host, port)))
-        body = request.body
-        if body is not None and get_header(headers, "content-length") is None:
-            headers.append(("Content-Length", str(len(body))))
-        if get_header(headers, "connection") is None:
-            headers.append(("Connection", "close"))
-        lines = [f"{request.method} {target} HTTP/1.1"]
-        lines.extend(f"{name}: {value}" for name, value in headers)
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b""))
-        await asyncio.wait_for(writer.drain(), self.read_timeout)
+        loop = asyncio.get_running_loop()
+        deadline = None if self.read_timeout is None else loop.time() + self.read_timeout
+        writer.write(encode_request(request.method, target, headers, request.body))
+        response = ResponseReader(request.method)
         while True:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.read_timeout)
-            try:
-                status, _, response_headers = parse_response_head(head)
-            except ValueError as error:
-                raise ConnectionError(str(error)) from None
-            if not 100 <= status < 200:  # skip interim responses (100 Continue)
-                return reader, status, response_headers
+            head = response.next_head()
+            if head is not None:
+                return stream, response, head
+            await self._receive(stream, response, head_time_left(deadline, loop.time()))
 
     async def _open_tunnel(
         self, proxy: str, host: str, port: int, context: ssl.SSLContext
@@ -461,3 +458,21 @@ class AsyncEventSource(_EventSourceViews):
         except BaseException:
             sock.close()
             raise
+
+
+def _give_up(task: asyncio.Future[Any]) -> None:
+    """Cancel ``task``, and close the connection it made if it is too late."""
+    if task.done():
+        _discard(task)
+    else:
+        task.cancel()
+        task.add_done_callback(_discard)
+
+
+def _discard(task: asyncio.Future[Any]) -> None:
+    """Close what a task finished with after its caller gave up on it."""
+    if task.cancelled() or task.exception() is not None:  # retrieved: not logged
+        return
+    result = task.result()
+    if isinstance(result, tuple) and isinstance(result[-1], asyncio.StreamWriter):
+        result[-1].transport.abort()

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Blocking clients: an :class:`EventSource` over ``http.client``, and
+"""Blocking clients: an :class:`EventSource` over sockets, and
 :func:`iter_events` for the byte iterators of requests, urllib3 or httpx.
 
 All protocol decisions (which answers open a stream, when to reconnect and
@@ -10,7 +10,6 @@ with which headers, how long to wait) are the sans-IO state machine's, in
 from __future__ import annotations
 
 import contextlib
-import http.client
 import socket
 import ssl
 import threading
@@ -22,12 +21,14 @@ from ._client_http import (
     HeadersInput,
     check_tunnel_answer,
     connect_request,
+    encode_request,
     get_header,
     host_header,
     proxy_authorization,
     proxy_for,
     split_url,
 )
+from ._client_response import ResponseHead, ResponseReader, head_time_left
 from ._client_views import _EventSourceViews
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder
 from ._events import Event
@@ -108,9 +109,11 @@ class EventSource(_EventSourceViews):
         policy: a :class:`ReconnectPolicy`: backoff, ``max_attempts``,
             ``max_elapsed``, 5xx retries.
         connect_timeout: seconds to open the TCP (and TLS) connection.
-        read_timeout: seconds the server may stay silent, headers included,
-            before the connection counts as failed and is reestablished.
-            None waits for ever; set it above the server's heartbeat period.
+        read_timeout: seconds the server may stay silent before the
+            connection counts as failed and is reestablished; the whole
+            response head (interim ``1xx`` answers included) must also
+            arrive within it.  None waits for ever; set it above the
+            server's heartbeat period.
         ssl_context: for ``https``; default ``ssl.create_default_context()``.
         trust_env: use the proxies set by ``http_proxy``, ``https_proxy`` and
             ``no_proxy`` (``https`` through a CONNECT tunnel).
@@ -120,11 +123,16 @@ class EventSource(_EventSourceViews):
             :class:`Stop`), e.g. to log connections and reconnections.
 
     Raises:
-        ValueError: not an http(s) URL, or a header value holds CR/LF/NUL.
+        ValueError: not an http(s) URL, the method or a header name is not an
+            HTTP token, or a header value holds CR/LF/NUL.
 
     Iterating raises :class:`ResponseError` when the server's answer fails
-    the connection, :class:`ReconnectLimitError` when the policy gives up and
-    :class:`RemoteProtocolError` for an event above ``max_event_size``.
+    the connection (a content coding other than gzip or deflate included),
+    :class:`ReconnectLimitError` when the policy gives up (a
+    :class:`~sse_core.MalformedResponseError` is retried as a network error,
+    and may be its cause) and :class:`RemoteProtocolError` for an event above
+    ``max_event_size``.  Header values are sent as UTF-8; a last event ID
+    over ``MAX_LAST_EVENT_ID_SIZE`` bytes is not sent.
     :meth:`close` may be called from any thread; the iteration then ends.
     """
 
@@ -161,11 +169,9 @@ class EventSource(_EventSourceViews):
         self.trust_env = trust_env
         self._closing = threading.Event()
         self._lock = threading.Lock()
-        # The connection in use, its socket (http.client drops its own
-        # reference once the response owns the socket) and its response.
-        self._connection: Optional[http.client.HTTPConnection] = None
+        # The socket in use, and the reader of its response.
         self._sock: Optional[socket.socket] = None
-        self._response: Optional[http.client.HTTPResponse] = None
+        self._response: Optional[ResponseReader] = None
         self._events: Optional[Iterator[Event]] = None
         self._delivered_id = None
 
@@ -229,23 +235,21 @@ class EventSource(_EventSourceViews):
                     self.on_action(action)
                 if type(action) is Connect:
                     try:
-                        response = self._send(action)
-                    except Exception as error:
+                        head = self._send(action)
+                    except OSError as error:
                         if self._closing.is_set():
                             return
-                        if not isinstance(error, (OSError, http.client.HTTPException)):
-                            raise
                         self._drop_connection()
                         action = machine.network_error(error)
                         continue
-                    action = machine.receive_response(response.status, response.getheaders())
+                    action = machine.receive_response(head.status, head.headers)
                     if type(action) is Open:
                         if self.on_action is not None:
                             self.on_action(action)
-                        action = yield from self._read_stream(response)
+                        action = yield from self._read_stream()
                     else:
                         if type(action) is Stop and isinstance(action.error, ResponseError):
-                            action.error.body = self._read_error_body(response)
+                            action.error.body = self._read_error_body()
                         self._drop_connection()
                 elif type(action) is Wait:
                     self._drop_connection()
@@ -264,25 +268,20 @@ class EventSource(_EventSourceViews):
                 machine.close()
             self._closing.set()
 
-    def _read_stream(self, response: http.client.HTTPResponse) -> Generator[Event, None, Action]:
+    def _read_stream(self) -> Generator[Event, None, Action]:
         """Yield the events of an open stream; return the machine's next action."""
         machine = self._machine
+        sock, response = self._sock, self._response
+        assert sock is not None and response is not None  # set by _send
         try:
-            length = response.getheader("content-length")
-            if not response.chunked and length is not None and not length.strip().isdigit():
-                # http.client would read such a body to EOF; the asyncio
-                # client refuses it, as RFC 9112 says, and so do we.
-                raise http.client.HTTPException(f"bad Content-Length: {length!r}")
             while True:
-                chunk = response.read1(_CHUNK_SIZE)
-                if not chunk:
-                    # http.client ends quietly when the connection closes
-                    # before a framed body is complete: that is a network
-                    # error, not the end of the stream.
-                    if (response.chunked and response.chunk_left) or response.length:
-                        raise http.client.IncompleteRead(b"")
+                piece = response.next_piece()
+                if piece is None:
+                    _receive(sock, response)
+                    continue
+                if not piece:
                     break
-                events = machine.receive_data(chunk)
+                events = machine.receive_data(piece)
                 for event in events:
                     self._delivered_id = event.id
                     yield event
@@ -290,122 +289,129 @@ class EventSource(_EventSourceViews):
                         return machine.close()
                 self._delivered_id = None
                 if events:
-                    # A chunk that completed events and then broke
+                    # A piece that completed events and then broke
                     # max_event_size keeps the error for the next feed: ask
                     # for it now, not after a read that may never return.
                     machine.receive_data(b"")
-        except Exception as error:
+        except OSError as error:
             if self._closing.is_set():
                 return machine.close()
-            if not isinstance(error, (OSError, http.client.HTTPException)):
-                raise
             self._drop_connection()
             return machine.network_error(error)
         self._drop_connection()
         return machine.stream_ended()
 
-    def _read_error_body(self, response: http.client.HTTPResponse) -> bytes:
+    def _read_error_body(self) -> bytes:
         """Up to 4 KiB of a failed response's body, within about a second."""
-        with self._lock:
-            sock = self._sock
-        assert sock is not None  # set by _send; only this thread drops it
-        sock.settimeout(_ERROR_BODY_TIMEOUT)
+        sock, response = self._sock, self._response
+        assert sock is not None and response is not None  # set by _send
         deadline = time.monotonic() + _ERROR_BODY_TIMEOUT
         data = b""
         with contextlib.suppress(Exception):  # the body is a courtesy
-            while len(data) < _ERROR_BODY_SIZE and time.monotonic() < deadline:
-                chunk = response.read1(_ERROR_BODY_SIZE - len(data))
-                if not chunk:
+            while len(data) < _ERROR_BODY_SIZE:
+                piece = response.next_piece()
+                if piece is None:
+                    sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                    _receive(sock, response)
+                    continue
+                if not piece:
                     break
-                data += chunk
-        return data
+                data += piece
+        return data[:_ERROR_BODY_SIZE]
 
-    def _send(self, request: Connect) -> http.client.HTTPResponse:
+    def _send(self, request: Connect) -> ResponseHead:
+        """Connect, send ``request`` and read the final response's head.
+
+        The whole head, interim responses included, must arrive within
+        ``read_timeout``.
+        """
         scheme, host, port, target = split_url(request.url)
         headers: List[Tuple[str, str]] = list(request.headers)
         if get_header(headers, "host") is None:
             headers.insert(0, ("Host", host_header(scheme, host, port)))
         proxy = proxy_for(scheme, host) if self.trust_env else None
-        connection: http.client.HTTPConnection
-        tunnel: Optional[str] = None
+        sock: socket.socket
         if scheme == "https":
             context = self.ssl_context or ssl.create_default_context()
-            connection = http.client.HTTPSConnection(
-                host, port, timeout=self.connect_timeout, context=context
-            )
-            tunnel = proxy
+            if proxy:
+                sock = self._open_tunnel(proxy, host, port, context)
+            else:
+                # The raw socket is not handed to close() before TLS wraps it:
+                # shutting it down under the handshake can make the ssl
+                # module drop the SSLSocket unclosed.  connect_timeout bounds
+                # the handshake; close() acts once it is over.
+                raw = self._connect(host, port, closable=False)
+                try:
+                    sock = context.wrap_socket(raw, server_hostname=host)
+                finally:
+                    raw.close()  # detached by a successful wrap: a no-op then
+            with self._lock:
+                self._sock = sock
         elif proxy:
             _, proxy_host, proxy_port, _ = split_url(proxy)
-            connection = http.client.HTTPConnection(
-                proxy_host, proxy_port, timeout=self.connect_timeout
-            )
-            target = request.url  # absolute-form through a forward proxy
+            sock = self._connect(proxy_host, proxy_port)
+            # absolute-form through a forward proxy
+            target = f"{scheme}://{host_header(scheme, host, port)}{target}"
             auth = proxy_authorization(proxy)
             if auth:
                 headers.append(("Proxy-Authorization", auth))
         else:
-            connection = http.client.HTTPConnection(host, port, timeout=self.connect_timeout)
-        with self._lock:
-            self._connection = connection
+            sock = self._connect(host, port)
         if self._closing.is_set():
             raise ConnectionAbortedError("closed")
-        if tunnel is None:
-            connection.connect()
-        else:
-            # http.client's own set_tunnel() leaks a socket on a refused
-            # CONNECT before Python 3.12; the tunnel is simple enough to open here.
-            connection.sock = self._open_tunnel(tunnel, host, port, context)
-        sock = connection.sock
-        assert sock is not None
-        with self._lock:
-            self._sock = sock
+        deadline = None if self.read_timeout is None else time.monotonic() + self.read_timeout
         sock.settimeout(self.read_timeout)
+        sock.sendall(encode_request(request.method, target, headers, request.body))
+        response = self._response = ResponseReader(request.method)
+        while True:
+            head = response.next_head()
+            if head is not None:
+                sock.settimeout(self.read_timeout)
+                return head
+            sock.settimeout(head_time_left(deadline, time.monotonic()))
+            _receive(sock, response)
+
+    def _connect(self, host: str, port: int, *, closable: bool = True) -> socket.socket:
+        """A TCP connection, which :meth:`close` can interrupt once it is
+        made if ``closable``."""
         if self._closing.is_set():
             raise ConnectionAbortedError("closed")
-        connection.putrequest(request.method, target, skip_host=True, skip_accept_encoding=True)
-        for name, value in headers:
-            connection.putheader(name, value)
-        body = request.body
-        if body is not None and get_header(headers, "content-length") is None:
-            connection.putheader("Content-Length", str(len(body)))
-        connection.endheaders(body)
-        response = connection.getresponse()
-        with self._lock:
-            self._response = response
-        return response
+        sock = socket.create_connection((host, port), timeout=self.connect_timeout)
+        if closable:
+            with self._lock:
+                self._sock = sock
+        return sock
 
     def _open_tunnel(
         self, proxy: str, host: str, port: int, context: ssl.SSLContext
     ) -> ssl.SSLSocket:
         """HTTPS through a proxy: ``CONNECT``, then TLS over the tunnel."""
         _, proxy_host, proxy_port, _ = split_url(proxy)
-        sock = socket.create_connection((proxy_host, proxy_port), timeout=self.connect_timeout)
-        try:
-            with self._lock:
-                self._sock = sock  # close() may interrupt from here on
-            sock.sendall(connect_request(host, port, proxy_authorization(proxy)))
-            head = b""
-            while b"\r\n\r\n" not in head:
-                # The proxy sends nothing after its answer until TLS starts,
-                # so reading in pieces cannot swallow tunnel bytes.
-                data = sock.recv(4096)
-                if not data or len(head) > MAX_HEAD_SIZE:
-                    raise ConnectionError("the proxy closed or sent an endless answer")
-                head += data
-            check_tunnel_answer(head)
-            return context.wrap_socket(sock, server_hostname=host)
-        except BaseException:
-            sock.close()
-            raise
+        sock = self._connect(proxy_host, proxy_port)
+        sock.sendall(connect_request(host, port, proxy_authorization(proxy)))
+        head = b""
+        while b"\r\n\r\n" not in head:
+            # The proxy sends nothing after its answer until TLS starts,
+            # so reading in pieces cannot swallow tunnel bytes.
+            data = sock.recv(4096)
+            if not data or len(head) > MAX_HEAD_SIZE:
+                raise ConnectionError("the proxy closed or sent an endless answer")
+            head += data
+        check_tunnel_answer(head)
+        return context.wrap_socket(sock, server_hostname=host)
 
     def _drop_connection(self) -> None:
         with self._lock:
-            connection, self._connection = self._connection, None
-            response, self._response = self._response, None
             sock, self._sock = self._sock, None
-        if response is not None:
-            response.close()
-        if connection is not None:
-            connection.close()
+            self._response = None
         if sock is not None:
             sock.close()
+
+
+def _receive(sock: socket.socket, response: ResponseReader) -> None:
+    """Pass what the socket gives next to ``response`` (the end, too)."""
+    data = sock.recv(_CHUNK_SIZE)
+    if data:
+        response.feed(data)
+    else:
+        response.feed_eof()

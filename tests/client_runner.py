@@ -16,7 +16,12 @@ TIMEOUT = 20.0
 
 def fast(**kwargs: Any) -> ReconnectPolicy:
     """Quick, deterministic reconnection for tests (no jitter, few attempts)."""
-    options: Dict[str, Any] = {"initial_delay": 0.05, "jitter": 0.0, "max_attempts": 3}
+    options: Dict[str, Any] = {
+        "initial_delay": 0.05,
+        "min_delay": 0.05,
+        "jitter": 0.0,
+        "max_attempts": 3,
+    }
     options.update(kwargs)
     return ReconnectPolicy(**options)
 

@@ -14,6 +14,7 @@ import contextlib
 import socket
 import ssl
 import threading
+import time
 import tracemalloc
 import warnings
 from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, NamedTuple, Optional
@@ -42,6 +43,8 @@ from sse_core import (
     ResponseError,
     Wait,
 )
+from sse_core._client_http import MAX_LAST_EVENT_ID_SIZE
+from sse_core._client_response import MAX_INTERIM_RESPONSES, MalformedResponseError
 from sse_core._reconnect import MAX_RECONNECTION_TIME, MAX_REDIRECTS
 from sse_core.async_client import AsyncEventSource, aiter_events
 from sse_core.client import EventSource, iter_events
@@ -636,3 +639,221 @@ def test_tls_failures_are_network_errors_with_backoff(kind: str, ca: trustme.CA,
     assert [w.delay for w in waits(outcome.actions)] == [0.05, 0.1]
     assert server.connections == 3
     assert outcome.ready_state is ReadyState.CLOSED
+
+
+# -- retry: 0 --------------------------------------------------------------------------
+
+
+def test_retry_zero_still_backs_off(kind: str) -> None:
+    # Issue 18.3: after "retry: 0" every failure reconnected at once.  The
+    # server asks for it on every connection and never sends an event.
+    def handler(conn: Any, request: Request, index: int) -> None:
+        send_head(conn)
+        conn.sendall(b"retry: 0\n\n")
+
+    with RawServer(handler) as server:
+        outcome = run(kind, server.url("/"), policy=fast(max_attempts=4, min_delay=0.01))
+    assert isinstance(outcome.error, ReconnectLimitError)
+    # The first reconnection waits the reconnection time the server set
+    # (0 ms); the next ones back off from min_delay.
+    assert [w.delay for w in waits(outcome.actions)] == [0.0, 0.02, 0.04, 0.08]
+    assert len(server.requests) == 5
+
+
+# -- malformed HTTP framing ------------------------------------------------------------
+
+
+def test_a_negative_chunk_size_fails_at_once_with_bounded_memory(kind: str) -> None:
+    # Issue 18.1: "-1" made AsyncEventSource read to the end of the
+    # connection, keeping all of it (220 MiB sent: +220 MiB), and deliver
+    # nothing.  Both clients now refuse the size line and reconnect.
+    def handler(conn: Any, request: Request, index: int) -> None:
+        send_head(conn, chunked=True)
+        with contextlib.suppress(OSError):
+            conn.sendall(b"-1\r\n")
+            for _ in range(ENDLESS // len(BLOCK)):
+                conn.sendall(BLOCK)
+
+    with RawServer(handler) as server:
+        outcome, peak = measure(
+            lambda: run(kind, server.url("/"), max_event_size=LIMIT, policy=fast(max_attempts=1))
+        )
+    error = outcome.error
+    assert isinstance(error, ReconnectLimitError)
+    assert isinstance(error.__cause__, MalformedResponseError)
+    assert "bad chunk size line: b'-1'" in str(error.__cause__)
+    assert len(server.requests) == 2
+    assert peak < SLACK, peak
+
+
+@pytest.mark.parametrize(
+    "head, body, message",
+    [
+        ([("Content-Length", "\u00b2")], b"data: x\n\n", "bad Content-Length"),
+        ([("Content-Length", "\u0661")], b"data: x\n\n", "bad Content-Length"),
+        ([("Transfer-Encoding", "chunked")], b"1;" + b"x" * 70000 + b"\r\n", "longer than 8192"),
+        ([("Transfer-Encoding", "chunked")], b"\xd9\xa1\r\nx\r\n", "bad chunk size line"),
+    ],
+    ids=["superscript-two", "arabic-indic-one", "64KiB-size-line", "non-ascii-size"],
+)
+def test_malformed_framing_is_a_network_error_in_both_clients(
+    kind: str, head: List[Any], body: bytes, message: str
+) -> None:
+    # Issue 18.2: AsyncEventSource let a bare ValueError escape, with no
+    # reconnection, where the sync client reconnected.  One rule for both.
+    def handler(conn: Any, request: Request, index: int) -> None:
+        # The raw server writes header values as Latin-1; send "²" as UTF-8
+        # bytes would be, as a hostile server could.
+        fields = [(name, value.encode().decode("latin-1")) for name, value in head]
+        send_head(conn, 200, fields)
+        with contextlib.suppress(OSError):
+            conn.sendall(body)
+
+    with RawServer(handler) as server:
+        outcome = run(kind, server.url("/"), policy=fast(max_attempts=2))
+    error = outcome.error
+    assert isinstance(error, ReconnectLimitError)
+    assert isinstance(error.__cause__, MalformedResponseError)
+    assert message in str(error.__cause__)
+    assert [type(w.error) for w in waits(outcome.actions)] == [MalformedResponseError] * 2
+    assert len(server.requests) == 3
+
+
+# -- endless interim responses ---------------------------------------------------------
+
+
+def endless_interim(conn: Any, request: Request, index: int) -> None:
+    with contextlib.suppress(OSError):
+        while True:
+            conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n" * 8)
+            time.sleep(0.001)
+
+
+@pytest.mark.parametrize("read_timeout", [None, 5.0])
+def test_endless_interim_responses_are_bounded(kind: str, read_timeout: Optional[float]) -> None:
+    # Issue 18.4: both clients skipped 1xx answers for ever.
+    with RawServer(endless_interim) as server:
+        outcome = run(kind, server.url("/"), read_timeout=read_timeout, policy=fast(max_attempts=1))
+    error = outcome.error
+    assert isinstance(error, ReconnectLimitError)
+    assert isinstance(error.__cause__, MalformedResponseError)
+    assert f"more than {MAX_INTERIM_RESPONSES} interim (1xx) responses" in str(error.__cause__)
+    assert len(server.requests) == 2
+
+
+def test_a_trickled_head_is_bounded_by_read_timeout(kind: str) -> None:
+    # Each byte comes well within read_timeout, the head never ends: the
+    # whole head must arrive within read_timeout.
+    def handler(conn: Any, request: Request, index: int) -> None:
+        with contextlib.suppress(OSError):
+            conn.sendall(b"HTTP/1.1 103 Early Hints\r\n")
+            while True:
+                conn.sendall(b"X")
+                time.sleep(0.02)
+
+    with RawServer(handler) as server:
+        outcome = run(kind, server.url("/"), read_timeout=0.5, policy=fast(max_attempts=1))
+    error = outcome.error
+    assert isinstance(error, ReconnectLimitError)
+    assert isinstance(error.__cause__, (TimeoutError, asyncio.TimeoutError, socket.timeout))
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("read_timeout", [None, 5.0])
+def test_cancelling_the_consumer_ends_it_during_endless_interim_responses(
+    read_timeout: Optional[float],
+) -> None:
+    # Issue 18.4: on Python 3.11, with read_timeout, task.cancel() was lost
+    # inside asyncio.wait_for in 5 of 5 trials and the task ran on.
+    policy = fast(max_attempts=None, initial_delay=0.0, min_delay=0.0)
+
+    async def consume(url: str) -> None:
+        async with AsyncEventSource(url, read_timeout=read_timeout, policy=policy) as source:
+            async for _ in source:
+                raise AssertionError("no event is ever sent")
+
+    async def trial(url: str) -> bool:
+        task = asyncio.ensure_future(consume(url))
+        await asyncio.sleep(0.2)  # well inside the 1xx loop and its reconnections
+        task.cancel()
+        done, _ = await asyncio.wait((task,), timeout=TIMEOUT / 4)  # a hang bound
+        return bool(done) and task.cancelled()
+
+    with RawServer(endless_interim) as server:
+        results = [asyncio.run(trial(server.url("/"))) for _ in range(5)]
+    assert results == [True] * 5
+
+
+# -- closing from another task ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["reading", "waiting", "connecting"])
+def test_aclose_from_another_task_ends_the_reading_task(where: str) -> None:
+    # Issue 18.5: aclose() from another task raised RuntimeError
+    # ("asynchronous generator is already running").
+    def handler(conn: Any, request: Request, index: int) -> None:
+        if where == "connecting":  # no answer at all
+            server.wait_closed(conn)
+            return
+        send_head(conn)
+        conn.sendall(b"id: 1\ndata: one\n\n")
+        if where == "reading":
+            server.wait_closed(conn)
+
+    got: List[Event] = []
+    ended: List[str] = []
+
+    async def consume(source: AsyncEventSource) -> None:
+        try:
+            async for event in source:
+                got.append(event)
+        finally:
+            ended.append("finally")
+
+    async def main(url: str) -> ReadyState:
+        policy = fast(initial_delay=30.0)  # "waiting" waits 30 s unless closed
+        source = AsyncEventSource(url, policy=policy)
+        reader = asyncio.ensure_future(consume(source))
+        while not (server.requests and (got or where == "connecting")):
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # the reader is back inside the iterator
+        await source.aclose()
+        assert ended == ["finally"]  # aclose() returned after the reader ended
+        await reader  # no error
+        return source.ready_state
+
+    with RawServer(handler) as server:
+        state = asyncio.run(asyncio.wait_for(main(server.url("/")), TIMEOUT))
+    assert state is ReadyState.CLOSED
+    assert [e.data for e in got] == ([] if where == "connecting" else ["one"])
+    assert len(server.requests) == 1
+
+
+# -- the last event ID sent back -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "size, sent", [(MAX_LAST_EVENT_ID_SIZE, True), (MAX_LAST_EVENT_ID_SIZE + 1, False)]
+)
+def test_a_huge_last_event_id_is_not_sent_back(kind: str, size: int, sent: bool) -> None:
+    # Issue 18.6: an 8 MiB id went back as an 8 MiB header on every
+    # reconnection.  Past MAX_LAST_EVENT_ID_SIZE bytes of UTF-8 it is not sent.
+    big_id = "\u00e9" * (size // 2) + "x" * (size % 2)  # 2 bytes a character
+
+    def handler(conn: Any, request: Request, index: int) -> None:
+        send_head(conn)
+        if index == 0:
+            conn.sendall(b"id: " + big_id.encode() + b"\ndata: one\n\n")
+        else:
+            conn.sendall(b"data: two\n\n")
+
+    with RawServer(handler) as server:
+        outcome = run(kind, server.url("/"), limit=2, policy=fast())
+    assert [e.data for e in outcome.events] == ["one", "two"]
+    assert outcome.last_event_id == big_id  # kept, and given to the events
+    header = server.requests[1].headers.get("last-event-id")
+    if sent:
+        assert header is not None
+        assert header.encode("latin-1").decode() == big_id
+    else:
+        assert header is None

@@ -124,10 +124,12 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 def test_http_through_a_forward_proxy(kind: str, clean_env: pytest.MonkeyPatch) -> None:
     with RawServer(stream_handler) as server, proxy_server() as (port, seen):
         clean_env.setenv("http_proxy", f"http://us%40er:p%3Ass@127.0.0.1:{port}")
-        assert first_event(kind, server.url("/s?q=1")) == Event(data="via proxy", id="p1")
+        url = server.url("/s?q=1").replace("127.0.0.1", "user:pw@127.0.0.1") + "&x=a b"
+        assert first_event(kind, url) == Event(data="via proxy", id="p1")
         assert first_event(kind, server.url("/s"), trust_env=False).data == "via proxy"
     assert len(seen) == 1  # trust_env=False went direct
-    assert seen[0].target == server.url("/s?q=1")
+    # The URL's user info stays out; a space is percent-encoded.
+    assert seen[0].target == server.url("/s?q=1&x=a%20b")
     # base64("us@er:p:ss")
     assert seen[0].headers["proxy-authorization"] == "Basic dXNAZXI6cDpzcw=="
     assert seen[0].headers["host"] == f"127.0.0.1:{server.port}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Dict, List, Optional, Tuple
 
 import pytest
@@ -426,6 +427,62 @@ def test_a_very_long_outage_stays_at_the_cap() -> None:
     assert m.attempts == 1100
 
 
+def test_an_undecodable_coding_fails_the_connection_and_says_why() -> None:
+    m = EventSourceState(URL, policy=policy())
+    m.connect()
+    action = m.receive_response(200, [*SSE, ("Content-Encoding", "br")])
+    assert isinstance(action, Stop)
+    assert isinstance(action.error, ResponseError)
+    assert "cannot decode its Content-Encoding: 'br' (gzip and deflate are read)" in str(
+        action.error
+    )
+    assert m.state is State.CLOSED
+
+
+def test_retry_zero_allows_one_quick_reconnection_then_backs_off() -> None:
+    # Issue 18.3: a server's "retry: 0" made every later delay 0 x 2**n,
+    # 1,024 attempts in 0.6 s, then 0 x inf = NaN.  The first reconnection
+    # is as quick as the server asked; later ones start at min_delay.
+    m = EventSourceState(URL, policy=policy(max_delay=30))
+    m.connect()
+    m.receive_response(200, SSE)
+    assert [e.data for e in m.receive_data(b"retry: 0\ndata: x\n\n")] == ["x"]
+    delays = [m.stream_ended().delay]  # type: ignore[union-attr]
+    for _ in range(1100):
+        m.delay_elapsed()
+        action = m.network_error(OSError("refused"))
+        assert isinstance(action, Wait)
+        delays.append(action.delay)
+    assert delays[:6] == [0.0, 0.2, 0.4, 0.8, 1.6, 3.2]
+    assert delays[-1] == 30.0
+    assert all(math.isfinite(d) for d in delays)
+    assert sorted(delays) == delays
+
+
+def test_backoff_jitters_above_the_floor_after_retry_zero() -> None:
+    values = iter([0.5] * 3)
+    p = ReconnectPolicy(jitter=0.5, random=lambda: next(values))
+    assert [p.delay(0.0, n) for n in range(3)] == [0.0, 0.25, 0.5]
+
+
+@pytest.mark.parametrize("multiplier", [1.0, 1.0001, 2.0, 1e300, 1e308])
+@pytest.mark.parametrize("attempt", [1, 2, 1023, 1024, 10**6, 10**30])
+def test_backoff_arithmetic_never_overflows(multiplier: float, attempt: int) -> None:
+    p = ReconnectPolicy(jitter=1.0, multiplier=multiplier, random=lambda: 0.999)
+    for retry in (0.0, 0.05, 1.0, MAX_RECONNECTION_TIME):
+        delay = p.delay(retry, attempt)
+        assert math.isfinite(delay)
+        assert min(retry, 0.1) <= delay <= 2 * max(30.0, retry)
+
+
+def test_min_delay_is_a_policy_setting() -> None:
+    assert ReconnectPolicy(jitter=0, min_delay=1.0).delay(0.0, 1) == 2.0
+    assert ReconnectPolicy(jitter=0, min_delay=0).delay(0.0, 5) == 0.0
+    assert "min_delay=0.1" in repr(ReconnectPolicy())
+    with pytest.raises(ValueError, match="delays must be >= 0"):
+        ReconnectPolicy(min_delay=-1)
+
+
 def test_jitter_is_injectable_and_only_adds() -> None:
     values = iter([0.0, 0.5, 0.999])
     p = ReconnectPolicy(jitter=0.5, random=lambda: next(values))
@@ -547,6 +604,10 @@ def test_content_type_check(value: Optional[str], expected: bool) -> None:
 
 def test_classify_response() -> None:
     assert classify_response(200, SSE, retry_server_errors=False) is Input.RESPONSE_OK
+    gzipped = [*SSE, ("Content-Encoding", "gzip")]
+    assert classify_response(200, gzipped, retry_server_errors=False) is Input.RESPONSE_OK
+    brotli = [*SSE, ("Content-Encoding", "br")]
+    assert classify_response(200, brotli, retry_server_errors=False) is Input.RESPONSE_FAIL
     assert classify_response(502, SSE, retry_server_errors=True) is Input.RESPONSE_RETRY
     assert classify_response(502, SSE, retry_server_errors=False) is Input.RESPONSE_FAIL
     loc = [("Location", "/x")]
