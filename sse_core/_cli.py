@@ -433,8 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=3.0,
         metavar="SECONDS",
         help="wait before reconnecting, until the server sends 'retry:' (default"
-        " %(default)s; doubled after each failure in a row, up to 30, plus up to half"
-        " again at random)",
+        " %(default)s; after a failure in a row, at least 0.1 doubled per failure, up"
+        " to 30, plus up to half again at random)",
     )
     get.add_argument(
         "--retry-5xx", action="store_true", help="retry 5xx answers instead of failing"
