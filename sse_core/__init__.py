@@ -12,6 +12,7 @@ from ._encoder import encode, encode_batch, encode_comment
 from ._errors import LocalProtocolError, RemoteProtocolError, SSEError
 from ._events import MAX_RETRY, Event
 from ._reconnect import (
+    Answer,
     Connect,
     EventSourceError,
     EventSourceState,
@@ -20,6 +21,7 @@ from ._reconnect import (
     ReconnectLimitError,
     ReconnectPolicy,
     ResponseError,
+    Resume,
     Stop,
     Wait,
 )
@@ -27,6 +29,7 @@ from ._version import __version__
 
 __all__ = (
     "DEFAULT_MAX_EVENT_SIZE",
+    "Answer",
     "Connect",
     "Decoder",
     "Event",
@@ -40,6 +43,7 @@ __all__ = (
     "ReconnectPolicy",
     "RemoteProtocolError",
     "ResponseError",
+    "Resume",
     "SSEError",
     "Stop",
     "TextDecoder",

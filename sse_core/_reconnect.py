@@ -85,6 +85,8 @@ from ._events import Event
 
 __all__ = (
     "TRANSITIONS",
+    "Answer",
+    "answer_too_large",
     "Connect",
     "EventSourceError",
     "EventSourceState",
@@ -94,6 +96,7 @@ __all__ = (
     "ReconnectLimitError",
     "ReconnectPolicy",
     "ResponseError",
+    "Resume",
     "State",
     "Stop",
     "Wait",
@@ -145,6 +148,7 @@ class Input(enum.Enum):
     RESPONSE_REDIRECT = "RESPONSE_REDIRECT"  # 3xx with a Location to follow
     RESPONSE_RETRY = "RESPONSE_RETRY"  # 5xx and the policy retries them
     RESPONSE_FAIL = "RESPONSE_FAIL"  # anything else: fail the connection
+    RESPONSE_ANSWER = "RESPONSE_ANSWER"  # a 2xx that is not a stream, and answers are accepted
     DATA = "DATA"  # bytes of the event stream
     PROTOCOL_ERROR = "PROTOCOL_ERROR"  # the stream broke the decoder's limit
     END = "END"  # the body ended cleanly
@@ -165,6 +169,7 @@ TRANSITIONS: Dict[Tuple[State, Input], State] = {
     (State.CONNECTING, Input.RESPONSE_REDIRECT): State.CONNECTING,
     (State.CONNECTING, Input.RESPONSE_RETRY): State.WAITING,
     (State.CONNECTING, Input.RESPONSE_FAIL): State.CLOSED,  # "fail the connection"
+    (State.CONNECTING, Input.RESPONSE_ANSWER): State.CLOSED,  # the whole answer is the body
     (State.CONNECTING, Input.NETWORK_ERROR): State.WAITING,  # "reestablish the connection"
     (State.CONNECTING, Input.GIVE_UP): State.CLOSED,
     (State.CONNECTING, Input.CLOSE): State.CLOSED,
@@ -270,7 +275,57 @@ class Stop(NamedTuple):
     error: Optional[EventSourceError]
 
 
-Action = Union[Connect, Open, Wait, Stop]
+class Answer(NamedTuple):
+    """A whole answer that is not an event stream: read its body, then stop.
+
+    Only returned when the machine accepts answers (``max_answer_size``): a
+    2xx other than 204 whose Content-Type is not ``text/event-stream``, such
+    as an MCP server's ``202 Accepted`` or ``application/json`` reply.  The
+    machine is CLOSED.  A driver reads at most ``max_answer_size`` bytes of
+    the body and fills in ``body`` (``_replace``); a longer body is a
+    :class:`ResponseError`.
+    """
+
+    status: int
+    headers: Headers
+    body: bytes = b""
+
+
+class Resume(NamedTuple):
+    """The request a reconnection sends instead of repeating the first one.
+
+    ``Last-Event-ID`` is added as for any reconnection.  For MCP's Streamable
+    HTTP transport: ``Resume(headers={"Mcp-Session-Id": session})`` after a
+    POST's stream broke, a ``GET`` of the same URL.
+
+    Attributes:
+        method: the method (default ``GET``).
+        headers: its headers (a mapping or pairs; the first request's are not
+            carried over).
+        url: its URL; None is the first request's.
+        body: its body, or None.
+    """
+
+    method: str = "GET"
+    headers: HeadersInput = None
+    url: Optional[str] = None
+    body: Optional[bytes] = None
+
+
+Action = Union[Connect, Open, Wait, Stop, Answer]
+
+
+def answer_too_large(answer: Answer, url: str, limit: int) -> ResponseError:
+    """The error for an :class:`Answer` whose body is longer than ``limit`` bytes."""
+    content_type = get_header(answer.headers, "content-type")
+    error = ResponseError(
+        f"{url} answered {answer.status} with a body over max_answer_size ({limit} bytes)",
+        status=answer.status,
+        content_type=content_type,
+        url=url,
+    )
+    error.body = answer.body[:limit]
+    return error
 
 
 # -- policy ----------------------------------------------------------------------
@@ -366,11 +421,19 @@ class ReconnectPolicy:
 
 
 def classify_response(
-    status: int, headers: Headers, *, retry_server_errors: bool, redirects: int = 0
+    status: int,
+    headers: Headers,
+    *,
+    retry_server_errors: bool,
+    redirects: int = 0,
+    accept_answers: bool = False,
 ) -> Input:
     """The :class:`Input` a response is, by the spec's rules and the policy."""
-    if status == 200 and is_event_stream(get_header(headers, "content-type")):
+    stream = is_event_stream(get_header(headers, "content-type"))
+    if status == 200 and stream:
         return Input.RESPONSE_OK
+    if accept_answers and 200 <= status <= 299 and status != 204 and not stream:
+        return Input.RESPONSE_ANSWER
     location = get_header(headers, "location")
     if (
         status in _REDIRECT_STATUSES
@@ -415,13 +478,20 @@ class EventSourceState:
 
     Args:
         url: the ``http`` or ``https`` URL of the stream.
-        method: the request method; reconnections resend the same request,
-            so a POST body is sent again (use ``max_attempts=0`` to forbid).
+        method: the request method; reconnections resend the same request
+            unless ``resume`` is given, so a POST body is sent again (pass
+            ``resume``, or ``max_attempts=0`` to forbid reconnection).
         headers: extra request headers (a mapping or ``(name, value)`` pairs).
         body: the request body, or None.
         last_event_id: a last event ID to resume from on the first request.
         policy: a :class:`ReconnectPolicy` (default: ``ReconnectPolicy()``).
         max_event_size: passed to each connection's :class:`Decoder`.
+        resume: a :class:`Resume`: the request every reconnection sends
+            instead of the first one (the first is then sent once).
+        max_answer_size: accept a 2xx answer that is not an event stream
+            (other than 204) as an :class:`Answer` whose body has at most this
+            many bytes, instead of failing with :class:`ResponseError`.  None
+            (the default) accepts none, as a browser.
 
     Raises:
         ValueError: ``url`` is not an http(s) URL, or a header or
@@ -438,10 +508,22 @@ class EventSourceState:
         last_event_id: str = "",
         policy: Optional[ReconnectPolicy] = None,
         max_event_size: Optional[int] = DEFAULT_MAX_EVENT_SIZE,
+        resume: Optional[Resume] = None,
+        max_answer_size: Optional[int] = None,
     ) -> None:
         if any(c in last_event_id for c in "\r\n\0"):
             raise ValueError("last_event_id must not contain CR, LF or NUL")
+        if max_answer_size is not None and max_answer_size < 0:
+            raise ValueError("max_answer_size must be >= 0 or None")
         split_url(url)  # raises ValueError unless it is an http(s) URL
+        self.resume: Optional[Connect] = None
+        if resume is not None:
+            resume_url = url if resume.url is None else resume.url
+            split_url(resume_url)
+            self.resume = Connect(
+                resume.method.upper(), resume_url, normalise_headers(resume.headers), resume.body
+            )
+        self.max_answer_size = max_answer_size
         self.url = url
         self.method = method.upper()
         self.headers = normalise_headers(headers)
@@ -453,6 +535,7 @@ class EventSourceState:
         self._reconnection_time = self.policy.initial_delay
         self._decoder: Optional[Decoder] = None
         self._status: Optional[int] = None
+        self._response_headers: Optional[Headers] = None
         self._attempts = 0  # reconnections in the current failure streak
         self._streak_start: Optional[float] = None
         # The request of the current attempt; redirects change it.
@@ -486,6 +569,11 @@ class EventSourceState:
     def status(self) -> Optional[int]:
         """The status code of the last response, or None."""
         return self._status
+
+    @property
+    def response_headers(self) -> Optional[Headers]:
+        """The headers of the last response, as ``(name, value)`` pairs, or None."""
+        return self._response_headers
 
     @property
     def attempts(self) -> int:
@@ -537,7 +625,8 @@ class EventSourceState:
 
         Returns:
             :class:`Open` (read the body), :class:`Connect` (a redirect),
-            :class:`Wait` (a retried 5xx) or :class:`Stop`.
+            :class:`Wait` (a retried 5xx), :class:`Answer` (a whole answer,
+            only with ``max_answer_size``) or :class:`Stop`.
 
         Raises:
             LocalProtocolError: no request was outstanding (now CLOSED).
@@ -553,6 +642,7 @@ class EventSourceState:
             pairs,
             retry_server_errors=self.policy.retry_server_errors,
             redirects=self._redirects,
+            accept_answers=self.max_answer_size is not None,
         )
         location = get_header(pairs, "location") or ""
         if event is Input.RESPONSE_REDIRECT and not _followable(self._request.url, location):
@@ -560,7 +650,10 @@ class EventSourceState:
         if event is not Input.RESPONSE_RETRY:
             self._process(event)  # raises when no request was outstanding
         self._status = status
+        self._response_headers = pairs
         content_type = get_header(pairs, "content-type")
+        if event is Input.RESPONSE_ANSWER:
+            return Answer(status, pairs)
         if event is Input.RESPONSE_OK:
             self._decoder = Decoder(
                 max_event_size=self.max_event_size, last_event_id=self._last_event_id
@@ -652,6 +745,10 @@ class EventSourceState:
             LocalProtocolError: not WAITING (the machine is then CLOSED).
         """
         self._process(Input.DELAY_ELAPSED)
+        if self.resume is not None:
+            self._redirects = 0
+            self._request = self.resume
+            return self._with_headers(self._request)
         return self._first_request()
 
     def close(self) -> Stop:

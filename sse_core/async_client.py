@@ -45,15 +45,18 @@ from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder
 from ._events import Event
 from ._reconnect import (
     Action,
+    Answer,
     Connect,
     EventSourceState,
     Open,
     ReadyState,
     ReconnectPolicy,
     ResponseError,
+    Resume,
     State,
     Stop,
     Wait,
+    answer_too_large,
 )
 
 __all__ = ("AsyncEventSource", "aiter_events")
@@ -206,7 +209,8 @@ class AsyncEventSource(_EventSourceViews):
 
     Args:
         url, method, headers, body, last_event_id, policy, connect_timeout,
-        read_timeout, ssl_context, trust_env, max_event_size, on_action: as for the sync
+        read_timeout, ssl_context, trust_env, max_event_size, on_action,
+        resume, max_answer_size: as for the sync
         :class:`~sse_core.client.EventSource`.
     """
 
@@ -225,6 +229,8 @@ class AsyncEventSource(_EventSourceViews):
         trust_env: bool = True,
         max_event_size: Optional[int] = DEFAULT_MAX_EVENT_SIZE,
         on_action: Optional[Callable[[Action], None]] = None,
+        resume: Optional[Resume] = None,
+        max_answer_size: Optional[int] = None,
     ) -> None:
         split_url(url)
         self._machine = EventSourceState(
@@ -235,6 +241,8 @@ class AsyncEventSource(_EventSourceViews):
             last_event_id=last_event_id,
             policy=policy,
             max_event_size=max_event_size,
+            resume=resume,
+            max_answer_size=max_answer_size,
         )
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -340,6 +348,8 @@ class AsyncEventSource(_EventSourceViews):
                         else:
                             self._abort()
                             action = machine.stream_ended()
+                    elif type(action) is Answer:
+                        action = await self._read_answer(reader, action)
                     else:
                         if type(action) is Stop and isinstance(action.error, ResponseError):
                             action.error.body = await self._error_body(reader, headers)
@@ -363,6 +373,36 @@ class AsyncEventSource(_EventSourceViews):
             self._abort()
             if machine.state is not State.CLOSED:
                 machine.close()
+
+    async def _read_answer(self, reader: asyncio.StreamReader, answer: Answer) -> Stop:
+        """Read a whole answer's body into :attr:`answer`; the iteration then ends."""
+        if self.on_action is not None:
+            self.on_action(answer)
+        limit = self._machine.max_answer_size
+        assert limit is not None  # no Answer without it
+        data = bytearray()
+        try:
+            body = _Body(reader, answer.headers, self.read_timeout)
+            while len(data) <= limit:
+                chunk = await body.read()
+                if not chunk:
+                    break
+                data.extend(chunk)
+        except _NETWORK_ERRORS as error:
+            # The answer is all there is: an incomplete one cannot be read again.
+            raise ResponseError(
+                f"{self.url} answered {answer.status}, then the body broke: {error!r}",
+                status=answer.status,
+                content_type=get_header(answer.headers, "content-type"),
+                url=self.url,
+            ) from error
+        finally:
+            self._abort()
+        answer = answer._replace(body=bytes(data))
+        if len(data) > limit:
+            return Stop(answer.status, answer_too_large(answer, self.url, limit))
+        self._answer = answer
+        return Stop(answer.status, None)
 
     async def _error_body(self, reader: asyncio.StreamReader, headers: Headers) -> bytes:
         """Up to 4 KiB of a failed response's body, within about a second."""
