@@ -218,7 +218,9 @@ def _command_demo(args: argparse.Namespace) -> int:
     from . import _demo
 
     try:
-        _demo.serve(args.host, args.port, server=args.server, interval=args.interval)
+        _demo.serve(
+            args.host, args.port, server=args.server, interval=args.interval, journal=args.journal
+        )
     except OSError as error:  # the address is taken, or not this machine's
         _error(f"cannot serve on {args.host} port {args.port}: {error.strerror or error}")
     # serve() runs until Ctrl-C (KeyboardInterrupt, handled in main); it
@@ -358,10 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help="serve a live demo page fed by an event stream",
-        description="Serve a page at / that shows events from /events arriving live"
-        " through the browser's EventSource: an agent's task output, one step a second,"
-        " resuming after Last-Event-ID when the browser reconnects.  Standard library only."
+        help="serve an agent task board over server-sent events (and MCP at /mcp)",
+        description="Serve a task board at /: submit a task and watch a simulated agent's"
+        " output stream in from /tasks/<id>/events, with the board's notifications from"
+        " /events, all through the browser's EventSource and resumable after"
+        " Last-Event-ID; agents use the board over MCP (Streamable HTTP) at /mcp."
+        "  Standard library only."
         "  Runs until Ctrl-C (exit 130); exits 1 when it cannot listen on --host/--port.",
     )
     demo.add_argument(
@@ -379,7 +383,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--interval",
         type=_seconds,
         default=1.0,
-        help="seconds between events (default 1)",
+        help="seconds an agent takes per step (default 1)",
+    )
+    demo.add_argument(
+        "--journal",
+        default=None,
+        help="file the board keeps its notifications in, to carry on after a restart"
+        " (default: sse_core-demo-PORT.jsonl in the temporary directory; '' for none)",
     )
     demo.set_defaults(handler=_command_demo)
     return parser
