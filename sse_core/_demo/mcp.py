@@ -47,8 +47,6 @@ __all__ = ("PROTOCOL_VERSIONS", "McpServer")
 PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26")
 #: Sessions kept at most; the oldest is dropped beyond (its client gets 404).
 MAX_SESSIONS = 1000
-#: Reconnection delay asked of clients, in milliseconds.
-RETRY_MS = 500
 
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32700, -32600, -32601, -32602
 
@@ -179,6 +177,8 @@ class McpServer:
         asked = params.get("protocolVersion") if isinstance(params, dict) else None
         version = asked if asked in PROTOCOL_VERSIONS else PROTOCOL_VERSIONS[0]
         session = _Session(secrets.token_hex(16), version)
+        # The session's GET stream starts with its priming event.
+        self.hub.publish("", topic=session.topic(0))
         with self._lock:
             self._sessions[session.id] = session
             while len(self._sessions) > MAX_SESSIONS:
@@ -233,7 +233,7 @@ class McpServer:
             session.streams += 1
             stream = session.streams
         topic = session.topic(stream)
-        self.hub.publish("", retry=RETRY_MS, topic=topic)  # priming: an ID to resume from
+        self.hub.publish("", topic=topic)  # priming: an ID to resume from
         worker = threading.Thread(
             target=self._answer, args=(session, stream, message), name=f"mcp-{stream}"
         )
