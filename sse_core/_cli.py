@@ -147,7 +147,7 @@ def _describe(action: object) -> Optional[str]:
 def _command_get(args: argparse.Namespace) -> int:
     import ssl
 
-    from ._reconnect import ReconnectPolicy, ResponseError
+    from ._reconnect import ReconnectPolicy, ResponseError, Resume
     from .client import EventSource
 
     body: Optional[bytes] = None
@@ -198,6 +198,7 @@ def _command_get(args: argparse.Namespace) -> int:
             ssl_context=context,
             max_event_size=args.max_event_size,
             on_action=log if args.verbose else None,
+            resume=Resume(headers=args.header) if args.resume_get else None,
         )
     except ValueError as error:
         _error(str(error))
@@ -347,6 +348,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     get.add_argument(
         "--retry-5xx", action="store_true", help="retry 5xx answers instead of failing"
+    )
+    get.add_argument(
+        "--resume-get",
+        action="store_true",
+        help="reconnect with a GET of the URL carrying the -H headers, never the first"
+        " request again (MCP's Streamable HTTP: resume a POST's stream)",
     )
     get.add_argument(
         "-k", "--insecure", action="store_true", help="do not verify the TLS certificate"
