@@ -199,9 +199,9 @@ def test_a_board_without_a_journal_file_starts_fresh(tmp_path: Path) -> None:
 
 
 def _hub() -> Any:
-    from sse_core._demo._hub import TopicHub
+    from sse_core.broadcast import Broadcaster
 
-    return TopicHub()
+    return Broadcaster()
 
 
 # -- the MCP endpoint, by hand ------------------------------------------------------------

@@ -26,30 +26,28 @@ import sys
 import threading
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+import httpx
 import pytest
+
+from sse_core import Answer, ReconnectPolicy, Resume
+from sse_core._demo import board_app
+from sse_core._demo.board import agent_lines
+from sse_core.async_client import AsyncEventSource
+from sse_core.client import EventSource
+
+from ._servers import (
+    ROOT,
+    Running,
+    free_port,
+    raw_asgi_server,
+    subprocess_server,
+    wsgiref_server,
+)
 
 pytestmark = [
     pytest.mark.timeout(90),
     pytest.mark.skipif(sys.version_info < (3, 10), reason="the mcp SDK needs Python 3.10 or later"),
 ]
-
-if sys.version_info >= (3, 10):
-    import httpx
-
-    from sse_core import Answer, ReconnectPolicy, Resume
-    from sse_core._demo import board_app
-    from sse_core._demo.board import agent_lines
-    from sse_core.async_client import AsyncEventSource
-    from sse_core.client import EventSource
-
-    from ._servers import (
-        ROOT,
-        Running,
-        free_port,
-        raw_asgi_server,
-        subprocess_server,
-        wsgiref_server,
-    )
 
 CUT_AT = re.compile(rb'"progress": ?2[,.}]')
 TIMEOUT = 30.0
@@ -166,41 +164,40 @@ async def sdk_session_on_the_board(url: str, board_url: str, proxy: CuttingProxy
 
     subscriber = asyncio.ensure_future(board_subscriber())
     try:
-        async with streamable_http_client(url) as (read, write):
-            async with ClientSession(read, write) as session:
-                init = await session.initialize()
-                seen["version"] = init.protocol_version
-                seen["server"] = init.server_info.name
-                seen["tools"] = [tool.name for tool in (await session.list_tools()).tools]
+        async with streamable_http_client(url) as (read, write), ClientSession(
+            read, write
+        ) as session:
+            init = await session.initialize()
+            seen["version"] = init.protocol_version
+            seen["server"] = init.server_info.name
+            seen["tools"] = [tool.name for tool in (await session.list_tools()).tools]
 
-                async def progress(
-                    done: float, total: Optional[float], message: Optional[str]
-                ) -> None:
-                    seen["order"].append(("progress", done, total, message))
+            async def progress(done: float, total: Optional[float], message: Optional[str]) -> None:
+                seen["order"].append(("progress", done, total, message))
 
-                first = await session.call_tool(
-                    "create_task", {"title": "Through the SDK"}, progress_callback=progress
-                )
-                seen["order"].append(("result", first.structured_content))
-                task_id = (first.structured_content or {})["id"]
-                said = await session.call_tool(
-                    "reply", {"task_id": task_id, "message": "Done, merged."}
-                )
-                seen["reply_result"] = said.content[0].text
-                # The cut: the proxy closes the POST's stream after progress 2.
-                cut_progress: List[float] = []
+            first = await session.call_tool(
+                "create_task", {"title": "Through the SDK"}, progress_callback=progress
+            )
+            seen["order"].append(("result", first.structured_content))
+            task_id = (first.structured_content or {})["id"]
+            said = await session.call_tool(
+                "reply", {"task_id": task_id, "message": "Done, merged."}
+            )
+            seen["reply_result"] = said.content[0].text
+            # The cut: the proxy closes the POST's stream after progress 2.
+            cut_progress: List[float] = []
 
-                async def on_cut_progress(
-                    done: float, total: Optional[float], message: Optional[str]
-                ) -> None:
-                    cut_progress.append(done)
+            async def on_cut_progress(
+                done: float, total: Optional[float], message: Optional[str]
+            ) -> None:
+                cut_progress.append(done)
 
-                proxy.armed.set()
-                cut = await session.call_tool(
-                    "create_task", {"title": "Cut in the middle"}, progress_callback=on_cut_progress
-                )
-                seen["cut_progress"] = cut_progress
-                seen["cut_result"] = cut.structured_content
+            proxy.armed.set()
+            cut = await session.call_tool(
+                "create_task", {"title": "Cut in the middle"}, progress_callback=on_cut_progress
+            )
+            seen["cut_progress"] = cut_progress
+            seen["cut_result"] = cut.structured_content
         for _ in range(100):
             if seen["replies"]:
                 break

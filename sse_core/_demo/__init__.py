@@ -12,7 +12,7 @@ with a thread per connection; ``--server asgi`` runs :mod:`sse_core.asgi`
 under the small asyncio HTTP/1.1 server in that module.  Neither needs anything
 installed.  The modules: :mod:`.board` (tasks, agents, journal), :mod:`.web`
 (routes and the two applications), :mod:`.mcp` (the MCP server),
-:mod:`.page` (the HTML), :mod:`._feed` and :mod:`._hub` (topics as streams).
+:mod:`.page` (the HTML), :mod:`._feed` (a hub topic as a response's events).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from typing import Any, List, Optional, Set, Tuple
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ..asgi import handle_connection
+from ..broadcast import Broadcaster
 from ..wsgi import Shutdown
-from ._hub import TopicHub
 from .board import Board
 from .web import BoardApp, make_asgi_app, make_wsgi_app
 
@@ -44,7 +44,7 @@ def default_journal(port: int) -> str:
 
 def board_app(interval: float = 1.0, journal: Optional[str] = None) -> BoardApp:
     """A started board (sample task running) and its routes."""
-    board = Board(TopicHub(), interval=interval, journal=journal)
+    board = Board(Broadcaster(), interval=interval, journal=journal)
     board.start()
     return BoardApp(board)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import AsyncIterator, Callable, Iterator, Optional
 
 from .._events import Event
-from ._hub import TopicHub
+from ..broadcast import Broadcaster
 
 Rename = Callable[[Event], Event]
 
@@ -27,7 +27,7 @@ class Feed:
     """The events of ``topic`` after ``last_event_id`` (all if empty), for one response.
 
     Args:
-        hub: the hub.
+        hub: the hub (a :class:`~sse_core.broadcast.Broadcaster`).
         topic: the topic.
         last_event_id: the hub ID the client saw last; ``""`` starts at the
             beginning of the replay window.
@@ -37,7 +37,7 @@ class Feed:
 
     def __init__(
         self,
-        hub: TopicHub,
+        hub: Broadcaster,
         topic: str,
         last_event_id: str,
         *,

@@ -19,7 +19,7 @@ import threading
 from typing import Any, Dict, List, Optional
 
 from .._events import Event
-from ._hub import TopicHub
+from ..broadcast import Broadcaster
 
 __all__ = ("BOARD_TOPIC", "Board", "Task", "agent_lines", "task_topic")
 
@@ -97,7 +97,7 @@ class Board:
         journal: a file to append notifications to and restore them from, or None.
     """
 
-    def __init__(self, hub: TopicHub, *, interval: float, journal: Optional[str] = None) -> None:
+    def __init__(self, hub: Broadcaster, *, interval: float, journal: Optional[str] = None) -> None:
         self.hub = hub
         self.interval = interval
         self.tasks: Dict[str, Task] = {}

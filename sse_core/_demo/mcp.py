@@ -36,8 +36,8 @@ from urllib.parse import urlsplit
 
 from .._events import Event
 from .._version import __version__
+from ..broadcast import GAP_EVENT, Broadcaster
 from ._feed import Feed
-from ._hub import TopicHub
 from ._reply import Plain, Reply, Request, Stream, json_reply
 from .board import Board, agent_lines, task_topic
 
@@ -105,7 +105,7 @@ class McpServer:
 
     def __init__(self, board: Board) -> None:
         self.board = board
-        self.hub: TopicHub = board.hub
+        self.hub: Broadcaster = board.hub
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
         self._lock = threading.Lock()
         #: Tool calls started, by tool name (each runs once, whatever the network).
@@ -213,6 +213,8 @@ class McpServer:
 
     def _stream(self, session: _Session, stream: int, after: str) -> Stream:
         def rename(event: Event) -> Event:
+            if event.id is None:  # the hub's gap marker: sent as it is
+                return event
             return Event(event.data, event=event.event, id=f"{stream}:{event.id}")
 
         never = stream == 0  # the GET stream has no response to end it
@@ -292,8 +294,8 @@ class McpServer:
         output = []
         with self.hub.subscribe(topic=task_topic(task.id), from_start=True) as steps:
             for step in steps:
-                if step is None:
-                    continue
+                if step is None or step.event == GAP_EVENT:
+                    continue  # idle, or steps gone from the window: report the rest
                 if step.event == "done":
                     break
                 output.append(step.data)
