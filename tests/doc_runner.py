@@ -33,8 +33,8 @@ The summary file gets ``{"executed": [...], "skipped": [[line, reason], ...]}``
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import faulthandler
+import importlib.util
 import json
 import os
 import re
