@@ -371,3 +371,74 @@ def test_mcp_refusals(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
             each.initialize()
         assert httpx.post(url, json=ping, headers=clients[0].headers()).status_code == 404
         assert httpx.post(url, json=ping, headers=clients[2].headers()).status_code == 200
+
+
+# -- the edges: idle subscriptions, a board closed mid-call, odd requests ---------------
+
+
+def test_a_feed_yields_none_while_its_topic_is_idle() -> None:
+    from sse_core._demo._feed import Feed
+    from sse_core.broadcast import Broadcaster
+
+    hub = Broadcaster(idle_timeout=0.01)
+    feed = Feed(hub, "t", "", until=lambda event: event.event == "done")
+    items = iter(feed)
+    assert next(items) is None  # nothing yet: the adapter may send a heartbeat
+    hub.publish("last", "done", topic="t")
+    assert [item for item in items if item is not None] == [Event("last", event="done", id="1")]
+    hub.close()
+
+
+def _mcp_request(app: BoardApp, session: str, message: Dict[str, Any]) -> Any:
+    from sse_core._demo._reply import Request
+
+    headers = {"accept": "application/json, text/event-stream"}
+    if session:
+        headers["mcp-session-id"] = session
+    return app.mcp.handle(Request("POST", "/mcp", headers, json.dumps(message).encode()))
+
+
+def test_a_tool_call_outlives_idle_steps_and_a_closed_board() -> None:
+    from sse_core.broadcast import Broadcaster
+
+    board = Board(Broadcaster(idle_timeout=0.01), interval=0.05)
+    app = BoardApp(board)
+    init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {}}
+    session = _mcp_request(app, "", init).headers[-1][1]
+    call = {"name": "create_task", "arguments": {"title": "idle"}}
+    stream = _mcp_request(
+        app, session, {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": call}
+    )
+    answer = [item for item in stream.feed if item is not None][-1]
+    # Steps 0.05 s apart, subscriptions idle after 0.01 s: the call waited them out.
+    assert json.loads(answer.data)["result"]["structuredContent"]["output"] == agent_lines("idle")
+    board.interval = 30.0
+    _mcp_request(app, session, {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call})
+    board.close()  # mid-call: the call ends, its answer unsent, nothing raised
+    wait_until(lambda: app.mcp._sessions[session].finals.get(2) == "", what="the call's end")
+    assert board.reply("1", "after the end").id is None
+
+
+def test_odd_requests_to_the_apps(tmp_path: Path) -> None:
+    import http.client
+    import socket
+
+    from ._servers import uvicorn_server
+
+    app = board_app(INTERVAL)
+    try:
+        with wsgiref_server(make_wsgi_app(app)) as running:
+            connection = http.client.HTTPConnection("127.0.0.1", running.port, timeout=10)
+            connection.putrequest("POST", "/tasks")
+            connection.putheader("Content-Length", "many")
+            connection.endheaders()
+            assert connection.getresponse().status == 413
+            connection.close()
+        # Under uvicorn: lifespan messages, and a client that leaves mid-body.
+        with uvicorn_server(make_asgi_app(app)) as running:
+            assert httpx.get(running.url + "/tasks", timeout=10).status_code == 200
+            with socket.create_connection(("127.0.0.1", running.port), timeout=10) as sock:
+                sock.sendall(b"POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            assert httpx.get(running.url + "/", timeout=10).status_code == 200
+    finally:
+        app.board.close()

@@ -113,8 +113,20 @@ class Board:
 
     def close(self) -> None:
         """Stop the agents and end every stream."""
-        self._stop.set()
-        self.hub.close()
+        with self._lock:
+            self._stop.set()
+            self.hub.close()
+
+    def publish(self, data: str, event: str = "message", *, topic: str) -> Event:
+        """Publish on the hub; once the board is closed, return the event unsent.
+
+        The agents and the MCP server's threads publish through here, so a
+        board stopped while they run ends them without an error.
+        """
+        with self._lock:
+            if self._stop.is_set():
+                return Event(data, event=event)
+            return self.hub.publish(data, event, topic=topic)
 
     def get(self, task_id: str) -> Optional[Task]:
         with self._lock:
@@ -160,7 +172,7 @@ class Board:
                 # in the journal, whenever the board is stopped.
                 with open(self._journal, "a", encoding="utf-8") as file:
                     file.write(json.dumps({"event": kind, "data": data}) + "\n")
-            return self.hub.publish(data, kind, topic=BOARD_TOPIC)
+            return self.publish(data, kind, topic=BOARD_TOPIC)
 
     def _start_agent(self, task: Task, *, fresh: bool) -> None:
         thread = threading.Thread(
@@ -181,9 +193,9 @@ class Board:
                     if announce:
                         self._notify("task", task.view())
                 task.output.append(line)
-            self.hub.publish(line, topic=topic)
+            self.publish(line, topic=topic)
         summary = {"id": task.id, "title": task.title, "output": task.output[-1]}
-        done = self.hub.publish(json.dumps(summary), "done", topic=topic)
+        done = self.publish(json.dumps(summary), "done", topic=topic)
         with self._lock:
             task.state = "done"
             task.done_id = done.id

@@ -178,7 +178,7 @@ class McpServer:
         version = asked if asked in PROTOCOL_VERSIONS else PROTOCOL_VERSIONS[0]
         session = _Session(secrets.token_hex(16), version)
         # The session's GET stream starts with its priming event.
-        self.hub.publish("", topic=session.topic(0))
+        self.board.publish("", topic=session.topic(0))
         with self._lock:
             self._sessions[session.id] = session
             while len(self._sessions) > MAX_SESSIONS:
@@ -235,7 +235,7 @@ class McpServer:
             session.streams += 1
             stream = session.streams
         topic = session.topic(stream)
-        self.hub.publish("", topic=topic)  # priming: an ID to resume from
+        self.board.publish("", topic=topic)  # priming: an ID to resume from
         worker = threading.Thread(
             target=self._answer, args=(session, stream, message), name=f"mcp-{stream}"
         )
@@ -251,7 +251,7 @@ class McpServer:
             reply: Dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "result": result}
         except _RpcError as error:
             reply = {"jsonrpc": "2.0", "id": request_id, "error": error.body()}
-        final = self.hub.publish(json.dumps(reply), topic=topic)
+        final = self.board.publish(json.dumps(reply), topic=topic)
         with session.lock:
             session.finals[stream] = final.id or ""
 
@@ -311,7 +311,7 @@ class McpServer:
                         "method": "notifications/progress",
                         "params": progress,
                     }
-                    self.hub.publish(json.dumps(note), topic=topic)
+                    self.board.publish(json.dumps(note), topic=topic)
         text = f"task {task.id} done:\n" + "\n".join(output)
         return _tool_result(text, structured={"id": task.id, "output": output})
 
