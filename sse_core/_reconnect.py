@@ -53,6 +53,12 @@ What the spec says, and where we choose
   normal end, not a failure.
 * An event larger than the decoder's ``max_event_size`` (a limit browsers do
   not have) fails the connection for good: the server would resend it.
+* A reconnection repeats the first request (as a browser's does) unless a
+  :class:`Resume` names another: a protocol such as MCP's Streamable HTTP
+  resumes a POST's stream with a GET, and the POST must never run twice.
+* A 2xx answer that is not an event stream fails the connection, as in a
+  browser, unless the driver accepts whole answers (``max_answer_size``):
+  it is then an :class:`Answer` (MCP answers notifications with 202).
 * A server's ``retry`` (and a 5xx's ``Retry-After``) counts as at most
   :data:`MAX_RECONNECTION_TIME` (24 hours); the spec sets no bound.  A
   redirect whose ``Location`` is not a usable http(s) URL fails the

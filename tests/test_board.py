@@ -169,7 +169,7 @@ def test_a_restarted_board_carries_on_from_its_journal(kind: str, tmp_path: Path
             "Slow task",
         ]
         _, feed = events_of("GET", base + "/events", limit=6)
-        assert [(e.id, e.event) for e in feed] == [
+        assert [(e.id, e.event) for e in feed[:6]] == [
             ("1", "task"),
             ("2", "task"),
             ("3", "task"),
@@ -323,7 +323,7 @@ def test_mcp_resumption_replays_one_stream(kind: str) -> None:
         # The session's own stream for server messages: primed, nothing yet.
         response, primed = events_of("GET", client.url, headers=client.headers(), limit=1)
         assert (response.status_code, primed) == (200, [Event("", id="0:1", retry=1000)])
-        for bad_id in ("x", "9:1", "1:"):
+        for bad_id in ("x", "9:1", "1:", "1:x"):
             answer = httpx.get(client.url, headers=client.headers(**{"Last-Event-ID": bad_id}))
             assert answer.status_code == 400, bad_id
         plain = client.headers(Accept="application/json")

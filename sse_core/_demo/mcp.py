@@ -199,7 +199,7 @@ class McpServer:
         if not last:
             return self._stream(session, 0, "")
         stream_text, _, hub_id = last.partition(":")
-        if not (stream_text.isdigit() and len(stream_text) < 10 and hub_id):
+        if not (stream_text.isdigit() and len(stream_text) < 10 and hub_id.isdigit()):
             return _error(400, INVALID_REQUEST, "Bad Request: a Last-Event-ID not from this server")
         stream = int(stream_text)
         with session.lock:
