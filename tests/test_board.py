@@ -442,3 +442,63 @@ def test_odd_requests_to_the_apps(tmp_path: Path) -> None:
             assert httpx.get(running.url + "/", timeout=10).status_code == 200
     finally:
         app.board.close()
+
+
+def test_a_feed_skips_what_its_client_saw_when_it_comes_again() -> None:
+    import asyncio
+
+    from sse_core._demo._feed import Feed
+    from sse_core.broadcast import Broadcaster
+
+    def feeds(hub: Broadcaster) -> Tuple[Feed, Feed]:
+        # Last-Event-ID 2 on a topic that has no event yet (a restarted board):
+        # the hub replays nothing, and the events 1 and 2 published again are skipped.
+        def until(event: Event) -> bool:
+            return event.id == "3"
+
+        return Feed(hub, "t", "2", until=until), Feed(hub, "t", "2", until=until)
+
+    hub = Broadcaster(idle_timeout=0.01)
+    sync_feed, async_feed = feeds(hub)
+    items = iter(sync_feed)
+    assert next(items) is None
+
+    async def collect() -> List[Event]:
+        return [event async for event in async_feed]
+
+    async def main() -> List[Event]:
+        task = asyncio.ensure_future(collect())
+        await asyncio.sleep(0.05)
+        for n in range(3):
+            hub.publish(f"e{n + 1}", topic="t")
+        return await asyncio.wait_for(task, 10)
+
+    got_async = asyncio.run(main())
+    got_sync = [item for item in items if item is not None]
+    assert [e.id for e in got_async] == [e.id for e in got_sync] == ["3"]
+    hub.close()
+
+
+def test_an_mcp_stream_resumed_before_its_window_starts_with_the_gap() -> None:
+    from sse_core.broadcast import GAP_EVENT, Broadcaster
+
+    board = Board(Broadcaster(replay=2), interval=0.001)
+    app = BoardApp(board)
+    try:
+        init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {}}
+        session = _mcp_request(app, "", init).headers[-1][1]
+        call = {"name": "create_task", "arguments": {"title": "g"}, "_meta": {"progressToken": 1}}
+        request = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": call}
+        events = [e for e in _mcp_request(app, session, request).feed if e is not None]
+        assert events[-1].id == "1:8"  # priming, 6 progress, the result
+        from sse_core._demo._reply import Request
+
+        headers = {"accept": "text/event-stream", "mcp-session-id": session}
+        again = app.mcp.handle(
+            Request("GET", "/mcp", dict(headers, **{"last-event-id": "1:1"}), b"")
+        )
+        resumed = [e for e in again.feed if e is not None]
+        assert resumed[0] == Event("", event=GAP_EVENT)  # events 2 to 6 are gone
+        assert [e.id for e in resumed[1:]] == ["1:7", "1:8"]
+    finally:
+        board.close()

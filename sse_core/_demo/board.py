@@ -147,7 +147,7 @@ class Board:
             task = Task(str(len(self.tasks) + 1), title)
             self.tasks[task.id] = task
             self._notify("task", task.view())
-        self._start_agent(task, fresh=True)
+        self._start_agent(task)
         return task
 
     def reply(self, task_id: str, message: Any) -> Event:
@@ -174,24 +174,25 @@ class Board:
                     file.write(json.dumps({"event": kind, "data": data}) + "\n")
             return self.publish(data, kind, topic=BOARD_TOPIC)
 
-    def _start_agent(self, task: Task, *, fresh: bool) -> None:
+    def _start_agent(self, task: Task) -> None:
         thread = threading.Thread(
-            target=self._run, args=(task, self.interval, fresh), name=f"agent-{task.id}"
+            target=self._run, args=(task, self.interval, True), name=f"agent-{task.id}"
         )
         thread.daemon = True
         thread.start()
 
     def _run(self, task: Task, delay: float, announce: bool) -> None:
-        """The simulated agent: one event per step on the task's topic, then ``done``."""
+        """The simulated agent: one event per step on the task's topic, then
+        ``done``; ``announce`` notifies the board of the end (a restored
+        finished task's end is in the journal already)."""
         topic = task_topic(task.id)
         for line in agent_lines(task.title):
             if delay and self._stop.wait(delay):
                 return
             with self._lock:
-                if task.state == "created":
+                if task.state == "created":  # a restored task's journal says running
                     task.state = "running"
-                    if announce:
-                        self._notify("task", task.view())
+                    self._notify("task", task.view())
                 task.output.append(line)
             self.publish(line, topic=topic)
         summary = {"id": task.id, "title": task.title, "output": task.output[-1]}
@@ -233,4 +234,4 @@ class Board:
             else:
                 # Not finished when the board stopped: the agent starts over;
                 # clients skip the steps they saw (same output, same IDs).
-                self._start_agent(task, fresh=True)
+                self._start_agent(task)
