@@ -9,6 +9,7 @@ Both clients against a WSGI app under wsgiref, over 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Tuple
 
@@ -42,7 +43,7 @@ def recording_app(seen: Seen) -> Callable[..., Iterable[bytes]]:
         sse = [("Content-Type", "text/event-stream"), ("Mcp-Session-Id", "s-1")]
         if path == "/stream" and method == "POST":
             start_response("200 OK", sse)
-            return [b"id: 1\ndata: one\n\n", b"id: 2\ndata: two\n\n"]
+            return [b"retry: 10\nid: 1\ndata: one\n\n", b"id: 2\ndata: two\n\n"]
         if path == "/stream" and headers.get("last_event_id") == "2":
             start_response("200 OK", sse)
             return [b"id: 3\ndata: three\n\n"]
@@ -253,3 +254,23 @@ def test_bad_resume_and_answer_options() -> None:
         EventSourceState("http://127.0.0.1/a", max_answer_size=-1)
     with pytest.raises(ValueError):
         EventSourceState("http://127.0.0.1/a", resume=Resume(headers={"a": "b\n"}))
+
+
+def test_the_get_command_resumes_with_a_get(
+    served: Tuple[str, Seen], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sse_core._cli import main
+
+    url, seen = served
+    seen.clear()
+    argv = ["get", url + "/stream", "-d", "{}", "-H", "X-Resumed: yes", "--resume-get", "--json"]
+    status = main([*argv, "--max-attempts", "1"])
+    out = capsys.readouterr().out
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["1", "2", "3"]
+    # POST once; then GETs: after 2 (event 3), after 3 (a 404 ends it).
+    assert [(m, h.get("last_event_id"), h.get("x_resumed"), b) for m, _, h, b in seen] == [
+        ("POST", None, "yes", b"{}"),
+        ("GET", "2", "yes", b""),
+        ("GET", "3", "yes", b""),
+    ]
+    assert status == 1
