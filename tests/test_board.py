@@ -491,12 +491,13 @@ def test_an_mcp_stream_resumed_before_its_window_starts_with_the_gap() -> None:
         request = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": call}
         events = [e for e in _mcp_request(app, session, request).feed if e is not None]
         assert events[-1].id == "1:8"  # priming, 6 progress, the result
-        from sse_core._demo._reply import Request
+        from sse_core._demo._reply import Request, Stream
 
         headers = {"accept": "text/event-stream", "mcp-session-id": session}
         again = app.mcp.handle(
             Request("GET", "/mcp", dict(headers, **{"last-event-id": "1:1"}), b"")
         )
+        assert isinstance(again, Stream)
         resumed = [e for e in again.feed if e is not None]
         assert resumed[0] == Event("", event=GAP_EVENT)  # events 2 to 6 are gone
         assert [e.id for e in resumed[1:]] == ["1:7", "1:8"]
