@@ -13,6 +13,7 @@ from ._encoder import encode, encode_batch, encode_comment
 from ._errors import LocalProtocolError, RemoteProtocolError, SSEError
 from ._events import MAX_RETRY, Event
 from ._reconnect import (
+    Answer,
     Connect,
     EventSourceError,
     EventSourceState,
@@ -21,6 +22,7 @@ from ._reconnect import (
     ReconnectLimitError,
     ReconnectPolicy,
     ResponseError,
+    Resume,
     Stop,
     Wait,
 )
@@ -28,6 +30,7 @@ from ._version import __version__
 
 __all__ = (
     "DEFAULT_MAX_EVENT_SIZE",
+    "Answer",
     "Connect",
     "Decoder",
     "Event",
@@ -42,6 +45,7 @@ __all__ = (
     "ReconnectPolicy",
     "RemoteProtocolError",
     "ResponseError",
+    "Resume",
     "SSEError",
     "Stop",
     "TextDecoder",

@@ -218,7 +218,7 @@ def _show_body(body: bytes, read_limit: int) -> None:
 def _command_get(args: argparse.Namespace) -> int:
     import ssl
 
-    from ._reconnect import ReconnectLimitError, ReconnectPolicy, ResponseError
+    from ._reconnect import ReconnectLimitError, ReconnectPolicy, ResponseError, Resume
     from .client import _ERROR_BODY_SIZE, EventSource
 
     body: Optional[bytes] = None
@@ -267,6 +267,7 @@ def _command_get(args: argparse.Namespace) -> int:
             ssl_context=context,
             max_event_size=args.max_event_size,
             on_action=progress,
+            resume=Resume(headers=args.header) if args.resume_get else None,
         )
     except ValueError as error:
         _error(str(error))
@@ -276,6 +277,13 @@ def _command_get(args: argparse.Namespace) -> int:
             for event in source:
                 _print_event(event, sys.stdout, args.json)
     except ReconnectLimitError as error:
+        if not args.resume_get and method not in ("GET", "HEAD"):
+            # The machine never sends a POST again unasked (it may have run something).
+            _error(
+                f"{progress.failure(error.__cause__)}; not sending {method} again"
+                " (--resume-get reconnects with a GET)"
+            )
+            return 1
         tries = error.attempts + 1
         _error(
             f"{progress.failure(error.__cause__)}; giving up after {tries} attempt(s) in a row"
@@ -294,7 +302,9 @@ def _command_demo(args: argparse.Namespace) -> int:
     from . import _demo
 
     try:
-        _demo.serve(args.host, args.port, server=args.server, interval=args.interval)
+        _demo.serve(
+            args.host, args.port, server=args.server, interval=args.interval, journal=args.journal
+        )
     except OSError as error:  # the address is taken, or not this machine's
         _error(f"cannot serve on {args.host} port {args.port}: {error.strerror or error}")
     # serve() runs until Ctrl-C (KeyboardInterrupt, handled in main); it
@@ -440,6 +450,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--retry-5xx", action="store_true", help="retry 5xx answers instead of failing"
     )
     get.add_argument(
+        "--resume-get",
+        action="store_true",
+        help="reconnect with a GET of the URL carrying the -H headers, never the first"
+        " request again (MCP's Streamable HTTP: resume a POST's stream)",
+    )
+    get.add_argument(
         "-k", "--insecure", action="store_true", help="do not verify the TLS certificate"
     )
     get.add_argument("--cacert", metavar="FILE", help="trust the CA certificates in FILE")
@@ -454,10 +470,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help="serve a live demo page fed by an event stream",
-        description="Serve a page at / that shows events from /events arriving live"
-        " through the browser's EventSource: an agent's task output, one step a second,"
-        " resuming after Last-Event-ID when the browser reconnects.  Standard library only."
+        help="serve an agent task board over server-sent events (and MCP at /mcp)",
+        description="Serve a task board at /: submit a task and watch a simulated agent's"
+        " output stream in from /tasks/<id>/events, with the board's notifications from"
+        " /events, all through the browser's EventSource and resumable after"
+        " Last-Event-ID; agents use the board over MCP (Streamable HTTP) at /mcp."
+        "  Standard library only."
         "  Runs until Ctrl-C (exit 130); exits 1 when it cannot listen on --host/--port.",
     )
     demo.add_argument(
@@ -475,7 +493,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--interval",
         type=_seconds,
         default=1.0,
-        help="seconds between events (default 1)",
+        help="seconds an agent takes per step (default 1)",
+    )
+    demo.add_argument(
+        "--journal",
+        default=None,
+        help="file the board keeps its notifications in, to carry on after a restart"
+        " (default: sse_core-demo-PORT.jsonl in the temporary directory; '' for none)",
     )
     demo.set_defaults(handler=_command_demo)
     return parser

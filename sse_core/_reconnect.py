@@ -58,6 +58,12 @@ What the spec says, and where we choose
   normal end, not a failure.
 * An event larger than the decoder's ``max_event_size`` (a limit browsers do
   not have) fails the connection for good: the server would resend it.
+* A reconnection repeats the first request (as a browser's does) unless a
+  :class:`Resume` names another: a protocol such as MCP's Streamable HTTP
+  resumes a POST's stream with a GET, and the POST must never run twice.
+* A 2xx answer that is not an event stream fails the connection, as in a
+  browser, unless the driver accepts whole answers (``max_answer_size``):
+  it is then an :class:`Answer` (MCP answers notifications with 202).
 * A server's ``retry`` (and a 5xx's ``Retry-After``) counts as at most
   :data:`MAX_RECONNECTION_TIME` (24 hours); the spec sets no bound.  A
   redirect whose ``Location`` is not a usable http(s) URL fails the
@@ -92,6 +98,8 @@ from ._events import Event
 
 __all__ = (
     "TRANSITIONS",
+    "Answer",
+    "answer_too_large",
     "Connect",
     "EventSourceError",
     "EventSourceState",
@@ -101,6 +109,7 @@ __all__ = (
     "ReconnectLimitError",
     "ReconnectPolicy",
     "ResponseError",
+    "Resume",
     "State",
     "Stop",
     "Wait",
@@ -159,6 +168,7 @@ class Input(enum.Enum):
     RESPONSE_REDIRECT = "RESPONSE_REDIRECT"  # 3xx with a Location to follow
     RESPONSE_RETRY = "RESPONSE_RETRY"  # 5xx and the policy retries them
     RESPONSE_FAIL = "RESPONSE_FAIL"  # anything else: fail the connection
+    RESPONSE_ANSWER = "RESPONSE_ANSWER"  # a 2xx that is not a stream, and answers are accepted
     DATA = "DATA"  # bytes of the event stream
     PROTOCOL_ERROR = "PROTOCOL_ERROR"  # the stream broke the decoder's limit
     END = "END"  # the body ended cleanly
@@ -179,6 +189,7 @@ TRANSITIONS: Dict[Tuple[State, Input], State] = {
     (State.CONNECTING, Input.RESPONSE_REDIRECT): State.CONNECTING,
     (State.CONNECTING, Input.RESPONSE_RETRY): State.WAITING,
     (State.CONNECTING, Input.RESPONSE_FAIL): State.CLOSED,  # "fail the connection"
+    (State.CONNECTING, Input.RESPONSE_ANSWER): State.CLOSED,  # the whole answer is the body
     (State.CONNECTING, Input.NETWORK_ERROR): State.WAITING,  # "reestablish the connection"
     (State.CONNECTING, Input.GIVE_UP): State.CLOSED,
     (State.CONNECTING, Input.CLOSE): State.CLOSED,
@@ -284,7 +295,68 @@ class Stop(NamedTuple):
     error: Optional[EventSourceError]
 
 
-Action = Union[Connect, Open, Wait, Stop]
+class Answer(NamedTuple):
+    """A whole answer that is not an event stream: read its body, then stop.
+
+    Only returned when the machine accepts answers (``max_answer_size``): a
+    2xx other than 204 whose Content-Type is not ``text/event-stream``, such
+    as an MCP server's ``202 Accepted`` or ``application/json`` reply.  The
+    machine is CLOSED.  A driver reads at most ``max_answer_size`` bytes of
+    the body and fills in ``body`` (``_replace``); a longer body is a
+    :class:`ResponseError`.
+    """
+
+    status: int
+    headers: Headers
+    body: bytes = b""
+
+
+#: Methods a reconnection may send again unasked.  Any other (a POST that
+#: started a generation or a tool call) is sent once, unless a :class:`Resume`
+#: says what to send instead, itself included.
+_SAFE_METHODS = frozenset(("GET", "HEAD"))
+
+
+class Resume(NamedTuple):
+    """The request a reconnection sends instead of repeating the first one.
+
+    Without one, a first request whose method is not ``GET`` or ``HEAD`` is
+    never sent again: a broken stream then ends the iteration (with
+    :class:`ReconnectLimitError`, or quietly when the body simply ended).  To
+    re-send a POST on purpose, pass ``Resume(method="POST", body=...)``.
+
+    ``Last-Event-ID`` is added as for any reconnection.  For MCP's Streamable
+    HTTP transport: ``Resume(headers={"Mcp-Session-Id": session})`` after a
+    POST's stream broke, a ``GET`` of the same URL.
+
+    Attributes:
+        method: the method (default ``GET``).
+        headers: its headers (a mapping or pairs; the first request's are not
+            carried over).
+        url: its URL; None is the first request's.
+        body: its body, or None.
+    """
+
+    method: str = "GET"
+    headers: HeadersInput = None
+    url: Optional[str] = None
+    body: Optional[bytes] = None
+
+
+Action = Union[Connect, Open, Wait, Stop, Answer]
+
+
+def answer_too_large(answer: Answer, url: str, limit: int) -> ResponseError:
+    """The error for an :class:`Answer` whose body is longer than ``limit`` bytes."""
+    content_type = get_header(answer.headers, "content-type")
+    error = ResponseError(
+        f"{url} answered {answer.status} with a body over max_answer_size ({limit} bytes)",
+        status=answer.status,
+        content_type=content_type,
+        url=url,
+    )
+    error.body = answer.body[:limit]
+    return error
 
 
 # -- policy ----------------------------------------------------------------------
@@ -396,13 +468,32 @@ class ReconnectPolicy:
         return min(cap, delay) * (1.0 + self.jitter * self.random())
 
 
+def _check_request(url: str, method: str, body: Optional[bytes]) -> None:
+    """Raise unless ``url``, ``method`` and ``body`` make a request that can be sent."""
+    split_url(url)  # raises ValueError unless it is an http(s) URL
+    if not is_token(method):
+        raise ValueError(f"invalid method {method!r:.40}")
+    if body is not None and not isinstance(body, (bytes, bytearray, memoryview)):
+        raise TypeError(f"body must be bytes or None, not {type(body).__name__}")
+
+
 def classify_response(
-    status: int, headers: Headers, *, retry_server_errors: bool, redirects: int = 0
+    status: int,
+    headers: Headers,
+    *,
+    retry_server_errors: bool,
+    redirects: int = 0,
+    accept_answers: bool = False,
 ) -> Input:
     """The :class:`Input` a response is, by the spec's rules and the policy."""
-    if status == 200 and is_event_stream(get_header(headers, "content-type")):
-        # A body the client cannot decode would be read as no events at all.
-        return Input.RESPONSE_FAIL if unsupported_coding(headers) else Input.RESPONSE_OK
+    stream = is_event_stream(get_header(headers, "content-type"))
+    answer = accept_answers and 200 <= status <= 299 and status != 204 and not stream
+    if (status == 200 and stream) or answer:
+        # A body the client cannot decode would be read as no events at all,
+        # or as a garbled answer.
+        if unsupported_coding(headers):
+            return Input.RESPONSE_FAIL
+        return Input.RESPONSE_ANSWER if answer else Input.RESPONSE_OK
     location = get_header(headers, "location")
     if (
         status in _REDIRECT_STATUSES
@@ -447,13 +538,22 @@ class EventSourceState:
 
     Args:
         url: the ``http`` or ``https`` URL of the stream.
-        method: the request method; reconnections resend the same request,
-            so a POST body is sent again (use ``max_attempts=0`` to forbid).
+        method: the request method; reconnections resend the same request
+            unless ``resume`` is given, so a POST body is sent again (pass
+            ``resume``, or ``max_attempts=0`` to forbid reconnection).
         headers: extra request headers (a mapping or ``(name, value)`` pairs).
         body: the request body, or None.
         last_event_id: a last event ID to resume from on the first request.
         policy: a :class:`ReconnectPolicy` (default: ``ReconnectPolicy()``).
         max_event_size: passed to each connection's :class:`Decoder`.
+        resume: a :class:`Resume`: the request every reconnection sends
+            instead of the first one (the first is then sent once).  Without
+            it, a first request other than ``GET`` or ``HEAD`` is never sent
+            again: the stream's end or break ends the iteration.
+        max_answer_size: accept a 2xx answer that is not an event stream
+            (other than 204) as an :class:`Answer` whose body has at most this
+            many bytes, instead of failing with :class:`ResponseError`.  None
+            (the default) accepts none, as a browser.
 
     Raises:
         ValueError: ``url`` is not an http(s) URL, ``method`` or a header
@@ -472,14 +572,22 @@ class EventSourceState:
         last_event_id: str = "",
         policy: Optional[ReconnectPolicy] = None,
         max_event_size: Optional[int] = DEFAULT_MAX_EVENT_SIZE,
+        resume: Optional[Resume] = None,
+        max_answer_size: Optional[int] = None,
     ) -> None:
         if any(c in last_event_id for c in "\r\n\0"):
             raise ValueError("last_event_id must not contain CR, LF or NUL")
-        split_url(url)  # raises ValueError unless it is an http(s) URL
-        if not is_token(method):
-            raise ValueError(f"invalid method {method!r:.40}")
-        if body is not None and not isinstance(body, (bytes, bytearray, memoryview)):
-            raise TypeError(f"body must be bytes or None, not {type(body).__name__}")
+        if max_answer_size is not None and max_answer_size < 0:
+            raise ValueError("max_answer_size must be >= 0 or None")
+        _check_request(url, method, body)
+        self.resume: Optional[Connect] = None
+        if resume is not None:
+            resume_url = url if resume.url is None else resume.url
+            _check_request(resume_url, resume.method, resume.body)
+            self.resume = Connect(
+                resume.method.upper(), resume_url, normalise_headers(resume.headers), resume.body
+            )
+        self.max_answer_size = max_answer_size
         self.url = url
         self.method = method.upper()
         self.headers = normalise_headers(headers)
@@ -491,6 +599,7 @@ class EventSourceState:
         self._reconnection_time = self.policy.initial_delay
         self._decoder: Optional[Decoder] = None
         self._status: Optional[int] = None
+        self._response_headers: Optional[Headers] = None
         self._attempts = 0  # reconnections in the current failure streak
         self._streak_start: Optional[float] = None
         # The request of the current attempt; redirects change it.
@@ -524,6 +633,11 @@ class EventSourceState:
     def status(self) -> Optional[int]:
         """The status code of the last response, or None."""
         return self._status
+
+    @property
+    def response_headers(self) -> Optional[Headers]:
+        """The headers of the last response, as ``(name, value)`` pairs, or None."""
+        return self._response_headers
 
     @property
     def attempts(self) -> int:
@@ -575,7 +689,8 @@ class EventSourceState:
 
         Returns:
             :class:`Open` (read the body), :class:`Connect` (a redirect),
-            :class:`Wait` (a retried 5xx) or :class:`Stop`.
+            :class:`Wait` (a retried 5xx), :class:`Answer` (a whole answer,
+            only with ``max_answer_size``) or :class:`Stop`.
 
         Raises:
             LocalProtocolError: no request was outstanding (now CLOSED).
@@ -591,6 +706,7 @@ class EventSourceState:
             pairs,
             retry_server_errors=self.policy.retry_server_errors,
             redirects=self._redirects,
+            accept_answers=self.max_answer_size is not None,
         )
         location = get_header(pairs, "location") or ""
         if event is Input.RESPONSE_REDIRECT and not _followable(self._request.url, location):
@@ -598,7 +714,10 @@ class EventSourceState:
         if event is not Input.RESPONSE_RETRY:
             self._process(event)  # raises when no request was outstanding
         self._status = status
+        self._response_headers = pairs
         content_type = get_header(pairs, "content-type")
+        if event is Input.RESPONSE_ANSWER:
+            return Answer(status, pairs)
         if event is Input.RESPONSE_OK:
             self._decoder = Decoder(
                 max_event_size=self.max_event_size, last_event_id=self._last_event_id
@@ -692,6 +811,10 @@ class EventSourceState:
             LocalProtocolError: not WAITING (the machine is then CLOSED).
         """
         self._process(Input.DELAY_ELAPSED)
+        if self.resume is not None:
+            self._redirects = 0
+            self._request = self.resume
+            return self._with_headers(self._request)
         return self._first_request()
 
     def close(self) -> Stop:
@@ -730,19 +853,30 @@ class EventSourceState:
             return policy.clock() - self._streak_start >= policy.max_elapsed
         return False
 
+    def _resends_unsafely(self) -> bool:
+        """True when reconnecting would send the first request's unsafe method
+        (a POST that may have run a tool or a generation) again, unasked."""
+        return self.resume is None and self.method not in _SAFE_METHODS
+
     def _reconnect_or_give_up(
         self, event: Input, error: Optional[BaseException], minimum: Optional[float]
     ) -> Union[Wait, Stop]:
-        if (self._state, event) in TRANSITIONS and self._out_of_budget():
+        unsafe = self._resends_unsafely()
+        if (self._state, event) in TRANSITIONS and (unsafe or self._out_of_budget()):
             self._process(Input.GIVE_UP)
-            if event is Input.END and self.policy.max_attempts == 0:
+            if event is Input.END and (unsafe or self.policy.max_attempts == 0):
                 # Reconnection is off (as for most LLM APIs): a body that
                 # ended cleanly is just the end, not a failure.
                 return Stop(self._status, None)
+            if unsafe:
+                message = (
+                    f"will not send {self.method} to {self.url} again (pass"
+                    f" resume=Resume(...) to reconnect)"
+                )
+            else:
+                message = f"gave up reconnecting to {self.url} after {self._attempts} attempt(s)"
             limit = ReconnectLimitError(
-                f"gave up reconnecting to {self.url} after {self._attempts}"
-                f" attempt(s)" + (f": {error}" if error is not None else ""),
-                attempts=self._attempts,
+                message + (f": {error}" if error is not None else ""), attempts=self._attempts
             )
             limit.__cause__ = error
             return Stop(self._status, limit)

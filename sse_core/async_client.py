@@ -45,15 +45,18 @@ from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder
 from ._events import Event
 from ._reconnect import (
     Action,
+    Answer,
     Connect,
     EventSourceState,
     Open,
     ReadyState,
     ReconnectPolicy,
     ResponseError,
+    Resume,
     State,
     Stop,
     Wait,
+    answer_too_large,
 )
 
 __all__ = ("AsyncEventSource", "aiter_events")
@@ -125,7 +128,8 @@ class AsyncEventSource(_EventSourceViews):
 
     Args:
         url, method, headers, body, last_event_id, policy, connect_timeout,
-        read_timeout, ssl_context, trust_env, max_event_size, on_action: as for the sync
+        read_timeout, ssl_context, trust_env, max_event_size, on_action,
+        resume, max_answer_size: as for the sync
         :class:`~sse_core.client.EventSource`.
     """
 
@@ -144,6 +148,8 @@ class AsyncEventSource(_EventSourceViews):
         trust_env: bool = True,
         max_event_size: Optional[int] = DEFAULT_MAX_EVENT_SIZE,
         on_action: Optional[Callable[[Action], None]] = None,
+        resume: Optional[Resume] = None,
+        max_answer_size: Optional[int] = None,
     ) -> None:
         split_url(url)
         self._machine = EventSourceState(
@@ -154,6 +160,8 @@ class AsyncEventSource(_EventSourceViews):
             last_event_id=last_event_id,
             policy=policy,
             max_event_size=max_event_size,
+            resume=resume,
+            max_answer_size=max_answer_size,
         )
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -337,6 +345,8 @@ class AsyncEventSource(_EventSourceViews):
                         else:
                             self._abort()
                             action = machine.stream_ended()
+                    elif type(action) is Answer:
+                        action = await self._read_answer(stream, response, action)
                     else:
                         if type(action) is Stop and isinstance(action.error, ResponseError):
                             action.error.body = await self._error_body(stream, response)
@@ -362,6 +372,40 @@ class AsyncEventSource(_EventSourceViews):
             if machine.state is not State.CLOSED:
                 machine.close()
             self._ended.set()
+
+    async def _read_answer(
+        self, stream: asyncio.StreamReader, response: ResponseReader, answer: Answer
+    ) -> Stop:
+        """Read a whole answer's body into :attr:`answer`; the iteration then ends."""
+        if self.on_action is not None:
+            self.on_action(answer)
+        limit = self._machine.max_answer_size
+        assert limit is not None  # no Answer without it
+        data = bytearray()
+        try:
+            while len(data) <= limit:
+                piece = response.next_piece()
+                if piece is None:
+                    await self._receive(stream, response, self.read_timeout)
+                    continue
+                if not piece:
+                    break
+                data.extend(piece)
+        except _NETWORK_ERRORS as error:
+            # The answer is all there is: an incomplete one cannot be read again.
+            raise ResponseError(
+                f"{self.url} answered {answer.status}, then the body broke: {error!r}",
+                status=answer.status,
+                content_type=get_header(answer.headers, "content-type"),
+                url=self.url,
+            ) from error
+        finally:
+            self._abort()
+        answer = answer._replace(body=bytes(data))
+        if len(data) > limit:
+            return Stop(answer.status, answer_too_large(answer, self.url, limit))
+        self._answer = answer
+        return Stop(answer.status, None)
 
     async def _error_body(self, stream: asyncio.StreamReader, response: ResponseReader) -> bytes:
         """Up to 4 KiB of a failed response's body, within about a second."""

@@ -34,15 +34,18 @@ from ._decoder import DEFAULT_MAX_EVENT_SIZE, Decoder
 from ._events import Event
 from ._reconnect import (
     Action,
+    Answer,
     Connect,
     EventSourceState,
     Open,
     ReadyState,
     ReconnectPolicy,
     ResponseError,
+    Resume,
     State,
     Stop,
     Wait,
+    answer_too_large,
 )
 
 __all__ = ("EventSource", "iter_events")
@@ -104,7 +107,8 @@ class EventSource(_EventSourceViews):
         url: an ``http`` or ``https`` URL.
         method: the request method (``"POST"`` for most LLM APIs).
         headers: extra request headers, a mapping or ``(name, value)`` pairs.
-        body: the request body.  It is sent again on each reconnection.
+        body: the request body.  It is sent again on each reconnection,
+            unless ``resume`` names another request.
         last_event_id: resume from this ID on the first request.
         policy: a :class:`ReconnectPolicy`: backoff, ``max_attempts``,
             ``max_elapsed``, 5xx retries.
@@ -120,7 +124,16 @@ class EventSource(_EventSourceViews):
         max_event_size: see :class:`~sse_core.Decoder`.
         on_action: called with each action of the state machine before it is
             carried out (:class:`Connect`, :class:`Open`, :class:`Wait`,
-            :class:`Stop`), e.g. to log connections and reconnections.
+            :class:`Stop`, :class:`Answer`), e.g. to log connections and
+            reconnections.
+        resume: a :class:`Resume`, the request reconnections send instead of
+            repeating the first (a GET with the session header after a POST's
+            stream broke, for MCP).
+        max_answer_size: accept a 2xx answer that is not an event stream
+            (a ``202``, ``application/json``): the iteration ends without
+            events and :attr:`answer` holds status, headers and the body, read
+            whole up to this many bytes (a longer one raises
+            :class:`ResponseError`).  None fails such answers, as a browser.
 
     Raises:
         ValueError: not an http(s) URL, the method or a header name is not an
@@ -151,6 +164,8 @@ class EventSource(_EventSourceViews):
         trust_env: bool = True,
         max_event_size: Optional[int] = DEFAULT_MAX_EVENT_SIZE,
         on_action: Optional[Callable[[Action], None]] = None,
+        resume: Optional[Resume] = None,
+        max_answer_size: Optional[int] = None,
     ) -> None:
         split_url(url)  # fail early on a bad URL
         self._machine = EventSourceState(
@@ -161,6 +176,8 @@ class EventSource(_EventSourceViews):
             last_event_id=last_event_id,
             policy=policy,
             max_event_size=max_event_size,
+            resume=resume,
+            max_answer_size=max_answer_size,
         )
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -247,6 +264,8 @@ class EventSource(_EventSourceViews):
                         if self.on_action is not None:
                             self.on_action(action)
                         action = yield from self._read_stream()
+                    elif type(action) is Answer:
+                        action = self._read_answer(action)
                     else:
                         if type(action) is Stop and isinstance(action.error, ResponseError):
                             action.error.body = self._read_error_body()
@@ -300,6 +319,40 @@ class EventSource(_EventSourceViews):
             return machine.network_error(error)
         self._drop_connection()
         return machine.stream_ended()
+
+    def _read_answer(self, answer: Answer) -> Stop:
+        """Read a whole answer's body into :attr:`answer`; the iteration then ends."""
+        if self.on_action is not None:
+            self.on_action(answer)
+        limit = self._machine.max_answer_size
+        assert limit is not None  # no Answer without it
+        sock, response = self._sock, self._response
+        assert sock is not None and response is not None  # set by _send
+        body = bytearray()
+        try:
+            while len(body) <= limit:
+                piece = response.next_piece()
+                if piece is None:
+                    _receive(sock, response)
+                    continue
+                if not piece:
+                    break
+                body += piece
+        except OSError as error:  # MalformedResponseError (a body cut short) included
+            # The answer is all there is: an incomplete one cannot be read again.
+            raise ResponseError(
+                f"{self.url} answered {answer.status}, then the body broke: {error}",
+                status=answer.status,
+                content_type=get_header(answer.headers, "content-type"),
+                url=self.url,
+            ) from error
+        finally:
+            self._drop_connection()
+        answer = answer._replace(body=bytes(body))
+        if len(body) > limit:
+            return Stop(answer.status, answer_too_large(answer, self.url, limit))
+        self._answer = answer
+        return Stop(answer.status, None)
 
     def _read_error_body(self) -> bytes:
         """Up to 4 KiB of a failed response's body, within about a second."""

@@ -18,6 +18,9 @@ how to run it:
 ``<!-- test: serve asgi NAME -->`` / ``<!-- test: serve wsgi NAME -->``
     Run the block, then serve the namespace's ``NAME`` under uvicorn (ASGI) or
     a threading wsgiref server (WSGI) on a fresh port, for the blocks after it.
+``<!-- test: needs MODULE -->``
+    Run the block only where MODULE imports (the ``mcp`` SDK needs Python
+    3.10); elsewhere it is reported as skipped, with that reason.
 ``<!-- test: background -->``
     The block serves for ever (``serve_forever``, ``uvicorn.run``): run it in a
     daemon thread on a fresh port and wait until that port accepts connections.
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import importlib.util
 import json
 import os
 import re
@@ -139,6 +143,11 @@ def run_page(path: Path) -> Tuple[List[int], List[Tuple[int, str]]]:
                 raise ValueError(f"{path}:{block.line}: a skip needs a reason")
             skipped.append((block.line, reason))
             continue
+        if block.marker and block.marker.startswith("needs "):
+            module = block.marker.split()[1]
+            if importlib.util.find_spec(module) is None:
+                skipped.append((block.line, f"{module} is not installed"))
+                continue
         print(f"--- {path}:{block.line}", flush=True)
         faulthandler.dump_traceback_later(BLOCK_TIMEOUT, exit=True)
         try:

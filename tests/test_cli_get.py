@@ -507,3 +507,13 @@ def test_bad_option_values_are_usage_errors(
     err = capsys.readouterr().err
     assert err.startswith("usage: ")
     assert f"error: argument {option}" in err
+
+
+def test_in_process_a_post_is_not_sent_again(capsys: pytest.CaptureFixture[str]) -> None:
+    url = refused_url()
+    status, out, err = get(capsys, url, "-d", "{}")  # no --max-attempts: it would retry GETs
+    assert (status, out) == (1, "")
+    assert err.splitlines() == [
+        f"sse_core: cannot connect to {url}: Connection refused; not sending POST again"
+        " (--resume-get reconnects with a GET)"
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import queue
 import signal
 import socket
@@ -12,10 +13,15 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Tuple
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
+
+from sse_core._demo import default_journal
+from sse_core._demo.board import SAMPLE_TITLE, agent_lines
 
 from ._cdp import chromium
 from ._clients import read_stream, read_with_httpx_sse
@@ -25,10 +31,10 @@ SERVERS = ["wsgi", "asgi"]
 
 
 @contextlib.contextmanager
-def demo(server: str, port: int, interval: float = 0.1) -> Iterator[Running]:
+def demo(server: str, port: int, interval: float = 0.1, journal: str = "") -> Iterator[Running]:
     """Run the README's demo command (with a shorter interval) until the block ends."""
     argv = [sys.executable, "-m", "sse_core", "demo", "--port", str(port), "--server", server]
-    argv += ["--interval", str(interval)]
+    argv += ["--interval", str(interval), "--journal", journal]
     process = subprocess.Popen(
         argv, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
@@ -44,100 +50,97 @@ def demo(server: str, port: int, interval: float = 0.1) -> Iterator[Running]:
 
 
 @pytest.mark.parametrize("server", SERVERS)
-def test_demo_streams_steps_and_resumes_after_last_event_id(server: str) -> None:
+def test_demo_serves_the_board(server: str) -> None:
     with demo(server, free_port()) as running:
-        first = read_stream(running.url + "/events", events=3)
-        content_type, resumed = read_with_httpx_sse(
-            running.url + "/events", limit=2, headers={"Last-Event-ID": "41"}
+        content_type, sample = read_with_httpx_sse(
+            running.url + "/tasks/1/events", limit=20, headers={}
+        )
+        created = httpx.post(running.url + "/tasks", json={"title": "Try it"}, timeout=10)
+        _, output = read_with_httpx_sse(
+            running.url + created.json()["events"], limit=20, headers={}
+        )
+        _, feed = read_with_httpx_sse(
+            running.url + "/events", limit=2, headers={"Last-Event-ID": "3"}
         )
         page = read_stream(running.url + "/")
-    assert first.headers["content-type"] == "text/event-stream; charset=utf-8"
-    assert [(e.event, e.id) for e in first.events[:3]] == [
-        ("message", "1"),
-        ("message", "2"),
-        ("message", "3"),
-    ]
-    assert first.events[0].data.startswith("step 1: ")
-    assert first.retry == 1000
     assert content_type == "text/event-stream; charset=utf-8"
-    assert [(kind, event_id) for kind, _, event_id in resumed] == [
-        ("message", "42"),
-        ("message", "43"),
-    ]
+    assert [(kind, event_id) for kind, _, event_id in sample][-1] == ("done", "7")
+    assert [data for _, data, _ in sample[:-1]] == agent_lines(SAMPLE_TITLE)
+    assert created.status_code == 201
+    assert [data for _, data, _ in output[:-1]] == agent_lines("Try it")
+    assert [(kind, event_id) for kind, _, event_id in feed] == [("task", "4"), ("task", "5")]
+    assert json.loads(feed[0][1])["title"] == "Try it"
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert b'new EventSource("/events")' in page.raw
 
 
-def _log(browser: Any) -> List[Dict[str, str]]:
-    log: List[Dict[str, str]] = browser.evaluate("window.sseLog || []")
-    return log
+def _board(browser: Any) -> Dict[str, Any]:
+    board: Dict[str, Any] = browser.evaluate(
+        "JSON.parse(JSON.stringify(window.board || {feed: [], output: []}))"
+    )
+    return board
 
 
 @pytest.mark.parametrize("server", SERVERS)
-def test_browser_receives_events_and_resumes_after_a_restart(server: str) -> None:
+def test_browser_submits_a_task_and_resumes_after_a_restart(server: str, tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    with chromium_and_demo(server, port, url) as (browser, restart):
-        wait_until(lambda: len(_log(browser)) >= 5, timeout=60, what="events in the page")
-        assert browser.evaluate("document.getElementById('status').textContent") == "open"
-        assert browser.evaluate("document.querySelectorAll('#events li').length") >= 5
-        restart()
-        before = len(_log(browser))
-        wait_until(
-            lambda: len(_log(browser)) >= before + 5, timeout=60, what="events after restart"
+    journal = str(tmp_path / "board.jsonl")
+    with chromium_and_demo(server, port, url, journal) as (browser, restart):
+        wait_until(lambda: len(_board(browser)["feed"]) >= 3, timeout=60, what="the feed")
+        browser.evaluate(
+            "document.getElementById('title').value = 'Task from the page';"
+            "document.getElementById('new').requestSubmit()"
         )
-        assert browser.evaluate("window.sseOpens") >= 2
-        log = _log(browser)
-    ids = [int(entry["id"]) for entry in log]
-    # The restarted server continued after the browser's Last-Event-ID: no
-    # event was repeated or skipped across the restart.
+        wait_until(
+            lambda: _board(browser).get("opened") == "2" and len(_board(browser)["output"]) >= 2,
+            timeout=60,
+            what="the new task's output",
+        )
+        restart()  # mid-task: the agent has 6 steps of 0.5 s
+
+        def finished() -> bool:
+            board = _board(browser)
+            done = any(entry.get("done") for entry in board["output"])
+            feed = [
+                (e["data"]["id"], e["data"]["state"]) for e in board["feed"] if e["type"] == "task"
+            ]
+            return done and ("2", "done") in feed
+
+        wait_until(finished, timeout=60, what="the task's end after the restart, on both streams")
+        board = _board(browser)
+        shown = browser.evaluate("document.querySelectorAll('#output li').length")
+    output = board["output"]
+    # The page resumed the task's stream after the last ID it saw: every step
+    # once, in order, across the restart.
+    assert [entry["id"] for entry in output] == [str(n) for n in range(1, 8)]
+    assert [entry["data"] for entry in output[:-1]] == agent_lines("Task from the page")
+    assert shown == 7
+    assert board["outputOpens"] >= 2
+    # The feed too: consecutive IDs, none repeated, and the task's end after it.
+    ids = [int(entry["id"]) for entry in board["feed"]]
     assert ids == list(range(1, len(ids) + 1))
-    assert all(entry["data"].startswith(f"step {entry['id']}: ") for entry in log)
+    assert board["feedOpens"] >= 2
+    states = [(e["data"]["id"], e["data"]["state"]) for e in board["feed"] if e["type"] == "task"]
+    assert states[-1] == ("2", "done")
+    assert ("2", "created") in states
 
 
 @contextlib.contextmanager
-def chromium_and_demo(server: str, port: int, url: str) -> Iterator[Any]:
+def chromium_and_demo(server: str, port: int, url: str, journal: str) -> Iterator[Any]:
     """A browser on the demo page, and a function that restarts the demo server."""
     with contextlib.ExitStack() as stack:
         servers = [stack.enter_context(contextlib.ExitStack())]
-        servers[0].enter_context(demo(server, port))
+        servers[0].enter_context(demo(server, port, 0.5, journal))
         browser = stack.enter_context(chromium(url))
 
         def restart() -> None:
             servers[0].close()  # the demo process exits; the browser sees the drop
             time.sleep(0.5)
             servers[0] = stack.enter_context(contextlib.ExitStack())
-            servers[0].enter_context(demo(server, port))
+            servers[0].enter_context(demo(server, port, 0.5, journal))
 
         yield browser, restart
-
-
-# --- the same apps in-process (the tests above run the command) ---------------------
-
-
-def test_demo_apps_in_process() -> None:
-    from sse_core import _demo
-
-    from ._servers import uvicorn_server, wsgiref_server
-
-    for serve, app in (
-        (wsgiref_server, _demo.make_wsgi_app(0.01)),
-        (uvicorn_server, _demo.make_asgi_app(0.01)),
-    ):
-        with serve(app) as running:
-            stream = read_stream(running.url + "/events", events=2, headers={"Last-Event-ID": "9"})
-            assert [e.id for e in stream.events[:2]] == ["10", "11"]
-            assert read_stream(running.url + "/nowhere").status == 404
-            assert b"EventSource" in read_stream(running.url + "/").raw
-
-
-@pytest.mark.parametrize(
-    ("last_event_id", "first"), [("", 1), ("0", 1), ("41", 42), ("x", 1), ("9" * 30, 1)]
-)
-def test_demo_first_step(last_event_id: str, first: int) -> None:
-    from sse_core._demo import first_step
-
-    assert first_step(last_event_id) == first
 
 
 def test_demo_refuses_a_bad_interval(capsys: pytest.CaptureFixture[str]) -> None:
@@ -206,11 +209,11 @@ def run_demo(
 
 
 def _use_the_demo(base: str) -> Dict[str, Any]:
-    """What a browser does: the page, the stream (resuming after ID 41), a typo."""
+    """What a browser does: the page, the feed (resuming after ID 1), a typo."""
     from sse_core.client import EventSource
 
     seen: Dict[str, Any] = {}
-    with EventSource(base + "/events", last_event_id="41", read_timeout=10) as source:
+    with EventSource(base + "/events", last_event_id="1", read_timeout=10) as source:
         seen["events"] = [event for _, event in zip(range(2), source)]
     parts = urlsplit(base)
     for path in ("/", "/nowhere"):
@@ -226,22 +229,24 @@ def _use_the_demo(base: str) -> Dict[str, Any]:
 
 @pytest.mark.parametrize("server", SERVERS)
 def test_demo_command_in_process_until_ctrl_c(
-    server: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    server: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
-    status, seen = run_demo(monkeypatch, ["--server", server], _use_the_demo)
+    journal = ["--journal", str(tmp_path / "j.jsonl")]
+    status, seen = run_demo(monkeypatch, ["--server", server, *journal], _use_the_demo)
     out, err = capsys.readouterr()
     assert status == 130  # Ctrl-C, and no traceback
     assert "Traceback" not in err
     assert out.startswith(f"sse_core demo ({server}) on http://127.0.0.1:")
     assert out.endswith("/  (Ctrl-C stops)\n")
-    assert [(e.id, e.data) for e in seen["events"]] == [
-        ("42", "step 42: " + _demo_actions()[1]),
-        ("43", "step 43: " + _demo_actions()[2]),
-    ]
+    assert [(e.id, e.event) for e in seen["events"]] == [("2", "task"), ("3", "task")]
+    assert [json.loads(e.data)["state"] for e in seen["events"]] == ["running", "done"]
     status_code, content_type, page = seen["/"]
     assert (status_code, content_type) == (200, "text/html; charset=utf-8")
     assert b'new EventSource("/events")' in page
-    assert seen["/nowhere"] == (404, "text/plain", b"not found\n")
+    assert seen["/nowhere"] == (404, "text/plain; charset=utf-8", b"not found\n")
     if server == "wsgi":  # wsgiref logs each request to stderr
         assert '"GET / HTTP/1.1" 200' in err
         assert '"GET /nowhere HTTP/1.1" 404' in err
@@ -261,21 +266,20 @@ def test_ctrl_c_ends_the_streams_still_open(
         start = response.readline()  # "retry: 1000"
         return connection, response, start
 
+    # No --journal: the default one, named after the port.
     status, (connection, response, start) = run_demo(monkeypatch, ["--server", server], open_stream)
     try:
         rest = response.read()  # returns at the end of the body; a timeout fails the test
     finally:
         connection.close()
+        port = connection.port
+    journal = Path(default_journal(port))
+    assert json.loads(journal.read_text().splitlines()[0])["event"] == "task"
+    journal.unlink()
     assert status == 130
     assert start == b"retry: 1000\n"
-    assert rest.startswith(b"id: 1\ndata: step 1: ")
+    assert rest.startswith(b"event: task\nid: 1\ndata: {")
     assert "Traceback" not in capsys.readouterr().err
-
-
-def _demo_actions() -> Tuple[str, ...]:
-    from sse_core import _demo
-
-    return _demo._ACTIONS
 
 
 def _ipv6_loopback() -> bool:

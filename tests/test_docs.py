@@ -10,6 +10,7 @@ conventions: one namespace per page, port 8000 replaced by a free port, and the
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import re
 import subprocess
@@ -59,7 +60,14 @@ def test_every_python_block_runs(page: Path, tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-8000:]
     result = json.loads(summary.read_text())
     assert len(result["executed"]) + len(result["skipped"]) == len(blocks)
-    assert [b.line for b in blocks if not (b.marker or "").startswith("skip")] == result["executed"]
+    assert [b.line for b in blocks if _runs(b.marker or "")] == result["executed"]
+
+
+def _runs(marker: str) -> bool:
+    """True if a block with this marker runs here (not skipped, its module importable)."""
+    if marker.startswith("needs "):
+        return importlib.util.find_spec(marker.split()[1]) is not None
+    return not marker.startswith("skip")
 
 
 def test_few_blocks_are_skipped() -> None:
@@ -82,7 +90,9 @@ def test_markers_are_known() -> None:
     for page in PAGES:
         for block in extract(page.read_text(encoding="utf-8")):
             words = (block.marker or "skip x").split()
-            assert words[0] in ("skip", "serve", "background"), (page, block.line)
+            assert words[0] in ("skip", "serve", "background", "needs"), (page, block.line)
+            if words[0] == "needs":
+                assert len(words) == 2, (page, block.line)
             if words[0] == "serve":
                 assert len(words) == 3 and words[1] in ("asgi", "wsgi"), (page, block.line)
 

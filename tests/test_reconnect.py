@@ -20,6 +20,7 @@ from sse_core import (
     ReconnectPolicy,
     RemoteProtocolError,
     ResponseError,
+    Resume,
     Stop,
     Wait,
 )
@@ -247,6 +248,7 @@ def test_redirects_are_followed_and_reconnection_uses_the_original_url() -> None
         body=b"{}",
         headers={"Authorization": "Bearer x", "X-Mine": "1"},
         policy=policy(),
+        resume=Resume(method="POST", body=b"{}"),  # asked to send the POST again
     )
     m.connect()
     action = m.receive_response(307, [("Location", "/v2/stream")])
@@ -631,3 +633,38 @@ def test_only_http_urls_are_accepted() -> None:
     for url in ("ftp://example.test/", "example.test/events", "http:///nohost"):
         with pytest.raises(ValueError):
             EventSourceState(url)
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+def test_an_unsafe_first_request_is_never_sent_again_unasked(method: str) -> None:
+    # A POST that started a tool call or a generation would run it again.
+    m = EventSourceState(URL, method=method, body=b"{}", policy=policy())
+    m.connect()
+    m.receive_response(200, SSE)
+    m.receive_data(b"id: 1\ndata: a\n\n")
+    assert m.stream_ended() == Stop(200, None)  # the body ended: just the end
+    assert m.state is State.CLOSED
+    for fail in ("network", "5xx"):
+        m = EventSourceState(
+            URL, method=method, policy=ReconnectPolicy(retry_server_errors=True)
+        )
+        m.connect()
+        if fail == "network":
+            cause: Optional[BaseException] = ConnectionResetError("cut")
+            action = m.network_error(cause)
+        else:
+            action = m.receive_response(503, [])
+            cause = None
+        assert isinstance(action, Stop)
+        assert isinstance(action.error, ReconnectLimitError)
+        assert f"will not send {method} to {URL} again" in str(action.error)
+        if cause is not None:
+            assert action.error.__cause__ is cause
+        assert m.state is State.CLOSED
+
+
+def test_a_get_or_head_reconnects_unasked() -> None:
+    for method in ("GET", "HEAD"):
+        m = EventSourceState(URL, method=method, policy=policy())
+        m.connect()
+        assert isinstance(m.network_error(ConnectionResetError("cut")), Wait)
