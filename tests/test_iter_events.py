@@ -29,13 +29,25 @@ def test_continues_a_stream_begun_with_feed() -> None:
     assert decoder.closed and not decoder.truncated
 
 
-def test_last_event_id_and_retry_are_those_of_the_last_event_taken() -> None:
+def test_last_event_id_and_retry_are_those_at_the_end_of_the_chunk_taken() -> None:
     decoder = Decoder()
-    events = decoder.iter_events([b"id: 1\nretry: 5\ndata: a\n\nid: 2\nretry: 7\ndata: b\n\n"])
+    events = decoder.iter_events(
+        [b"id: 1\nretry: 5\ndata: a\n\nid: 2\nretry: 7\ndata: b\n\n", b"id: 3\ndata: c\n\n"]
+    )
     assert next(events).id == "1"
-    assert (decoder.last_event_id, decoder.retry) == ("1", 5)
-    assert next(events).id == "2"
     assert (decoder.last_event_id, decoder.retry) == ("2", 7)
+    assert next(events).id == "2"
+    assert next(events).id == "3"
+    assert (decoder.last_event_id, decoder.retry) == ("3", 7)
+
+
+def test_stopped_early_the_last_event_id_is_that_of_the_last_event_taken() -> None:
+    # The ID to resume from: the events after it were never taken.
+    decoder = Decoder()
+    events = decoder.iter_events([b"id: 1\ndata: a\n\nid: 2\ndata: b\n\n"])
+    assert next(events).id == "1"
+    events.close()
+    assert (decoder.last_event_id, decoder.truncated, decoder.closed) == ("1", True, True)
 
 
 def test_feed_and_another_iterator_are_refused_while_one_holds_the_decoder() -> None:
