@@ -71,6 +71,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import sys
 import types
 import weakref
@@ -150,6 +151,15 @@ _BYTES_LIKE = (bytes, bytearray, memoryview)
 _END = object()
 
 
+class _Pull:
+    """Sent into the loop by iter_events(): take the chunks from ``next``."""
+
+    __slots__ = ("next",)
+
+    def __init__(self, chunks: Iterable[_BytesLike]) -> None:
+        self.next = iter(chunks).__next__
+
+
 class _Report:
     """What the loop tells the decoder about the stream, kept apart from the
     decoder so that the loop, which the decoder holds, does not hold it."""
@@ -171,6 +181,7 @@ class _DecoderBase:
         "_error",
         "_error_raised",
         "_feed_bytes",
+        "_loop",
         "_max_event_size",
         "_reader",
         "_reading",
@@ -197,6 +208,7 @@ class _DecoderBase:
         limit = sys.maxsize if max_event_size is None else max_event_size
         loop = _stream(self._report, weakref.ref(self), limit, last_event_id)
         next(loop)  # to its first yield, where it waits for a chunk
+        self._loop = loop
         self._send: Callable[[object], List[Event]] = loop.send
         # What feed() calls: the loop's send while the decoder is usable, else
         # _refused, which says why not.
@@ -332,24 +344,21 @@ class _DecoderBase:
         self._feed_bytes = _refusal(self)
 
     def _iterate(self, chunks: Iterable[_BytesLike]) -> Generator[Event, None, None]:
-        """The iterator of :meth:`iter_events`."""
-        send = self._send
+        """The iterator of :meth:`iter_events`: the loop takes the chunks
+        itself and yields the events of each chunk that completes some."""
         stopped = True  # by an exception or the consumer, until the chunks end
-        events: List[Event] = []
         event = None
         self._reading = True
         try:
-            for chunk in chunks:
-                events = send(chunk)
-                if events:
-                    for event in events:
-                        yield event
-                    if self._error is not None:  # a limit broken after these events
-                        self._refuse()
+            first: List[Event] = []
+            with contextlib.suppress(StopIteration):  # the chunks ended before an event
+                first = self._send(_Pull(chunks))
+            for event in itertools.chain(first, itertools.chain.from_iterable(self._loop)):
+                yield event
             stopped = False
         finally:
-            if stopped and events and event is not events[-1]:
-                self._report.last_event_id = cast(Event, event).id or ""  # the last one taken
+            if stopped and event is not None:
+                self._report.last_event_id = event.id or ""  # the last one taken
             self._finish(stopped)
 
     async def _aiterate(self, chunks: AsyncIterable[_BytesLike]) -> AsyncGenerator[Event, None]:
@@ -357,7 +366,6 @@ class _DecoderBase:
         each chunk."""
         send = self._send
         stopped = True
-        events: List[Event] = []
         event = None
         self._reading = True
         try:
@@ -372,8 +380,8 @@ class _DecoderBase:
                         self._refuse()
             stopped = False
         finally:
-            if stopped and events and event is not events[-1]:
-                self._report.last_event_id = cast(Event, event).id or ""
+            if stopped and event is not None:
+                self._report.last_event_id = event.id or ""
             self._finish(stopped)
 
     def _finish(self, stopped: bool) -> None:
@@ -626,16 +634,30 @@ def _stream(
     kinds: Dict[bytes, str] = {}
     removeprefix = _removeprefix
     events: List[Event] = []
+    # How the loop gets its chunks: sent by feed() (or an async iterator),
+    # when this is None, and then it yields after every chunk; or taken from
+    # the iterable of iter_events(), which sends its next() as a _Pull, and
+    # then it yields only the events, as chunks complete them, and runs on its
+    # own in between (no switch to another frame for a chunk of a line).
+    pull: Optional[Callable[[], Any]] = None
     try:
         while True:
-            data: Any = yield events
-            events = []
+            if events or pull is None:
+                data: Any = yield events
+                events = []
+                if data is None and pull is not None:  # resumed by iter_events
+                    data = pull()
+            else:
+                data = pull()
             if special or type(data) is not bytes:
+                if type(data) is _Pull:
+                    pull = data.next
+                    continue
                 if data is _END or not isinstance(data, _BYTES_LIKE):
                     # The end of the stream, or a chunk of the wrong type,
                     # which ends it too.  "Once the end of the file is reached,
                     # any pending data must be discarded."
-                    report.truncated = bool(tail or single is not None or buffer or fields)
+                    report.truncated = _is_open(tail, single, buffer, fields)
                     if data is _END:
                         return
                     decoder = owner()
@@ -851,6 +873,8 @@ def _stream(
                 exact = True
             if rest:  # within the limit: _cut_lines checks the longer text
                 tail += rest
+    except StopIteration:  # the chunks of iter_events() ended
+        report.truncated = _is_open(tail, single, buffer, fields)
     except RemoteProtocolError as error:
         decoder = owner()
         if decoder is not None:
@@ -858,9 +882,19 @@ def _stream(
         if not events:
             raise
         # The events completed before the offending one are returned; the
-        # next call raises.  What the stream held is dropped first.
-        del tail, single, buffer, data, lines
+        # next call raises (or iter_events, resuming the loop once it has
+        # yielded them).  What the stream held is dropped first.
+        del tail, single, buffer, data, lines, decoder
         yield events
+        decoder = owner()
+        if decoder is not None:
+            decoder._error_raised = True
+        raise error from None
+
+
+def _is_open(tail: bytearray, single: Optional[bytes], buffer: List[bytes], fields: bool) -> bool:
+    """Whether the stream ends inside a line or an event."""
+    return bool(tail or single is not None or buffer or fields)
 
 
 def _prepare(
