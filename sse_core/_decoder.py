@@ -71,7 +71,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import sys
 import types
 import weakref
@@ -350,11 +349,15 @@ class _DecoderBase:
         event = None
         self._reading = True
         try:
-            first: List[Event] = []
+            loop = self._loop
+            events: Optional[List[Event]] = []
             with contextlib.suppress(StopIteration):  # the chunks ended before an event
-                first = self._send(_Pull(chunks))
-            for event in itertools.chain(first, itertools.chain.from_iterable(self._loop)):
-                yield event
+                events = self._send(_Pull(chunks))
+            while events is not None:
+                for event in events:
+                    yield event
+                events = None  # the list goes before the next chunks are decoded
+                events = next(loop, None)
             stopped = False
         finally:
             if stopped and event is not None:
@@ -372,12 +375,10 @@ class _DecoderBase:
             async for chunk in chunks:
                 if self._closed:  # by close() while this waited for the chunk
                     return
-                events = send(chunk)
-                if events:
-                    for event in events:
-                        yield event
-                    if self._error is not None:
-                        self._refuse()
+                for event in send(chunk):  # (no name holds the list: it goes once taken)
+                    yield event
+                if self._error is not None:  # a limit broken after these events
+                    self._refuse()
             stopped = False
         finally:
             if stopped and event is not None:

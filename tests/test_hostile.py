@@ -17,7 +17,7 @@ file feeds each shape far past the limit.
 from __future__ import annotations
 
 import random
-from typing import Callable, Iterator, List, NamedTuple, Optional, Tuple
+from typing import AsyncIterator, Callable, Iterator, List, NamedTuple, Optional, Tuple
 
 import pytest
 
@@ -29,7 +29,7 @@ from sse_core import (
     TextDecoder,
 )
 
-from .helpers import as_tuples, feed_until_error, run_decoder
+from .helpers import DRIVERS, as_tuples, complete, feed_until_error, run_decoder
 from .memory import measure_peak
 from .reference import reference_decode
 
@@ -185,27 +185,53 @@ def stream_chunks(case: Hostile, chunk_size: int, limit: int) -> Iterator[bytes]
         yield stream[start : start + chunk_size]
 
 
-def drive(decoder: Decoder, chunks: Iterator[bytes], expected: Optional[Event]) -> Outcome:
-    """Feed every chunk, then close; count the events, checking each one."""
+def drive(
+    decoder: Decoder, chunks: Iterator[bytes], expected: Optional[Event], driver: str = "feed"
+) -> Outcome:
+    """Decode every chunk with ``driver`` (one of DRIVERS), then close; count
+    the events, checking each one."""
     count = 0
     fed = 0
-    try:
+
+    def counted() -> Iterator[bytes]:
+        nonlocal fed
         for chunk in chunks:
             fed += len(chunk)
-            for event in decoder.feed(chunk):
+            yield chunk
+
+    async def acounted() -> AsyncIterator[bytes]:
+        for chunk in counted():
+            yield chunk
+
+    async def take() -> None:
+        nonlocal count
+        async for event in decoder.aiter_events(acounted()):
+            assert event == expected
+            count += 1
+
+    try:
+        if driver == "feed":
+            for chunk in counted():
+                for event in decoder.feed(chunk):
+                    assert event == expected
+                    count += 1
+            decoder.close()
+        elif driver == "iter_events":
+            for event in decoder.iter_events(counted()):
                 assert event == expected
                 count += 1
-        decoder.close()
+        else:
+            complete(take())
     except RemoteProtocolError as error:
         return Outcome(count, error, fed)
     return Outcome(count, None, fed)
 
 
-def check_hostile(case: Hostile, chunk_size: int, limit: int) -> None:
+def check_hostile(case: Hostile, chunk_size: int, limit: int, driver: str = "feed") -> None:
     stream = list(stream_chunks(case, chunk_size, limit))
     size = sum(map(len, stream))
     decoder = Decoder(max_event_size=limit)
-    peak, outcome = measure_peak(lambda: drive(decoder, iter(stream), case.event))
+    peak, outcome = measure_peak(lambda: drive(decoder, iter(stream), case.event, driver))
     budget = MEMORY_FACTOR * limit + CHUNK_FACTOR * chunk_size + MEMORY_CONSTANT
     assert peak < budget, f"peak {peak} bytes, budget {budget}"
     if case.breaks is not None:
@@ -232,8 +258,9 @@ CHUNKINGS = [(1, SMALL_LIMIT), (7, SMALL_LIMIT), (1024, LIMIT), (65536, LIMIT)]
 
 @pytest.mark.parametrize(("chunk_size", "limit"), CHUNKINGS, ids=[f"{c}B" for c, _ in CHUNKINGS])
 @pytest.mark.parametrize("case", HOSTILE, ids=[case.name for case in HOSTILE])
-def test_hostile_stream(case: Hostile, chunk_size: int, limit: int) -> None:
-    check_hostile(case, chunk_size, limit)
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_hostile_stream(case: Hostile, chunk_size: int, limit: int, driver: str) -> None:
+    check_hostile(case, chunk_size, limit, driver)
 
 
 # -- the same shapes through TextDecoder ----------------------------------------------
