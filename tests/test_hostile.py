@@ -260,6 +260,11 @@ CHUNKINGS = [(1, SMALL_LIMIT), (7, SMALL_LIMIT), (1024, LIMIT), (65536, LIMIT)]
 @pytest.mark.parametrize("case", HOSTILE, ids=[case.name for case in HOSTILE])
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_hostile_stream(case: Hostile, chunk_size: int, limit: int, driver: str) -> None:
+    if driver != "feed":
+        # The same loop behind another entry: the small limit keeps the run
+        # short, and makes the large chunks cross it (the path for a chunk
+        # over the limit).
+        limit = SMALL_LIMIT
     check_hostile(case, chunk_size, limit, driver)
 
 
