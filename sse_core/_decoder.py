@@ -111,11 +111,6 @@ _LONG_LINE = 512
 # A text up to this long is cut by splitlines whatever its first line: looking
 # for the first line end costs more, on every chunk, than splitlines' per-byte
 # cost on the few texts of this size that start with a long line.
-# The loop also ends a long line held back from earlier chunks in its
-# bytearray when the chunk that ends it is at most this long, and slices the
-# value out without copying it; a larger chunk is joined to the line (measured
-# with large JSON events: in place is faster for small chunks, and no faster
-# for large ones, where the copies are a smaller share).
 _SMALL_CHUNK = 8192
 
 # Memory: a bytes object costs about 33 bytes beyond its contents, so an open
@@ -685,7 +680,6 @@ def _stream(
             if tail:
                 if (
                     len(tail) < _LONG_LINE
-                    or len(data) > _SMALL_CHUNK
                     or single is not None
                     or buffer
                     or fields
@@ -695,11 +689,13 @@ def _stream(
                     tail.clear()
                 else:
                     # A long line ended in place: a long data line ends in
-                    # this small chunk (a large JSON event in small chunks).
-                    # End it in its bytearray, which becomes the value
-                    # (deleting its start is O(1)), rather than copy it into
-                    # the chunk to cut it again.  It serves as bytes: it is
-                    # only measured and decoded.
+                    # this chunk (a large JSON event).  End it in its
+                    # bytearray, which becomes the value (deleting its start
+                    # is O(1)), rather than copy it into the chunk to cut it
+                    # again: faster with small chunks, as fast with large
+                    # ones, and an event at the limit is held once, not three
+                    # times (joined, cut, its value).  It serves as bytes: it
+                    # is only measured and decoded.
                     end = data.find(b"\n")
                     if end < 0:
                         end = len(data)
