@@ -883,9 +883,8 @@ def _stream(
         # yielded them).  What the stream held is dropped first.
         del tail, single, buffer, data, lines, decoder
         yield events
-        decoder = owner()
-        if decoder is not None:
-            decoder._error_raised = True
+        # Only iter_events resumes a failed loop, and it holds the decoder.
+        cast(_DecoderBase, owner())._error_raised = True
         raise error from None
 
 
