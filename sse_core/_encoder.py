@@ -76,11 +76,15 @@ def _plain_bytes(values: Sequence[str]) -> bytes:
     Values are encoded one by one and joined as bytes: joining them as text
     first would widen them all to the widest character among them.
     """
-    encoded = list(map(str.encode, values))  # (str.encode: a str subclass cannot lie)
+    # str.encode, not value.encode: TypeError for another type, and the
+    # characters themselves for a str subclass.
+    encoded = list(map(str.encode, values))
     joined = b"".join(encoded)
     if _LF not in joined and _CR not in joined:
         # One line each: a single join writes them all.
         return b"data: " + b"\n\ndata: ".join(encoded) + b"\n\n"
+    if set(map(type, values)) != {str}:  # _data_text uses their methods
+        raise TypeError("a data value that is not exactly a str")
     return b"".join([_data_text(value).encode() for value in values])
 
 
@@ -142,28 +146,32 @@ def _batch_bytes(batch: List[Event]) -> bytes:
     count = len(batch)
     if count and set(map(type, batch)) == {Event}:
         datas, kinds, ids, retries = zip(*batch)
-        # The fast paths take fields of exact types only (as Event() does): an
-        # event built around the constructor otherwise goes the general way,
-        # which refuses it.
-        if retries.count(None) == count and set(map(type, datas + kinds)) == {str}:
-            messages = kinds.count("message")
-            if messages == count and ids.count(None) == count:
-                return _plain_bytes(datas)
-            if not messages and set(map(type, ids)) == {str}:
+        if retries.count(None) == count:
+            # Fields of another type than Event() allows (an event built
+            # around the constructor) make the C-level joins and str methods
+            # below raise TypeError: the general path then refuses the event.
+            try:
                 # Event() refused line breaks in these; the joins check again
-                # for events built around it, as _event_text does.
+                # for events built around it, as _event_text does (a join
+                # copies the characters, so a str subclass cannot hide one).
                 names = "".join(kinds)
-                values_text = "".join(ids)
-                if (
-                    "\n" not in names
-                    and "\r" not in names
-                    and "\n" not in values_text
-                    and "\r" not in values_text
-                    and "\0" not in values_text
-                ):
-                    encoded = _typed_bytes(datas, kinds, ids)
-                    if encoded is not None:
-                        return encoded
+                messages = kinds.count("message")
+                if messages == count and ids.count(None) == count:
+                    return _plain_bytes(datas)
+                if not messages:
+                    values_text = "".join(ids)
+                    if (
+                        "\n" not in names
+                        and "\r" not in names
+                        and "\n" not in values_text
+                        and "\r" not in values_text
+                        and "\0" not in values_text
+                    ):
+                        encoded = _typed_bytes(datas, kinds, ids)
+                        if encoded is not None:
+                            return encoded
+            except TypeError:
+                pass
     return _mixed_bytes(batch)
 
 
