@@ -29,13 +29,12 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import workloads
 from benchmarks.peers import DECODERS, SkipPeer
-from sse_core import DEFAULT_MAX_EVENT_SIZE, Event
 
 #: (label, chunk size in bytes, or None for the suite's random 1-200 bytes)
 CUTS: List[Tuple[str, Optional[int]]] = [
@@ -50,52 +49,6 @@ CHECKED = "floor iter+checks"
 NAMES = ("sse_core iter", "sse_core", "floor iter", CHECKED, "launchdarkly", "httpx-sse")
 BASELINES = ("floor iter", CHECKED)
 TARGETED = ("1KiB", "random")  # the issue's small chunkings
-
-
-def checked_floor_events(
-    chunks: Iterable[bytes], limit: int = DEFAULT_MAX_EVENT_SIZE
-) -> Iterator[Event]:
-    """``floor iter`` plus the work on each chunk that sse_core's rules and
-    guarantees leave no decoder free to skip.  NOT A PARSER either: it reads
-    no field name, and does not pair a CRLF split across chunks.
-
-    - The chunk's type: the decoder takes bytes-like chunks and refuses the
-      rest with a clear error; only bytes can be cut and compared as is.
-    - A CR ends a line as an LF does, so a chunk without an LF is searched for
-      a CR too, and a chunk that ends in a CR says so (the next may start with
-      the LF of a CRLF).  ``splitlines`` cuts at both.
-    - A held line is bounded: past the limit, an error, not unbounded memory.
-    """
-    tail = bytearray()
-    held: List[bytes] = []
-    for data in chunks:
-        if type(data) is not bytes:
-            data = bytes(data)
-        if 10 not in data and 13 not in data:
-            tail += data
-            if len(tail) > limit:
-                raise ValueError("line too long")
-            continue
-        if tail:
-            data = b"".join((tail, data))
-            tail.clear()
-        lines = data.splitlines()
-        last = data[-1]
-        if last != 10 and last != 13:
-            tail += lines.pop()
-        # floor_events' line loop, inline there too: the two baselines differ
-        # only by the checks above, so neither pays a call the other does not.
-        for line in lines:
-            if line:
-                held.append(line[6:])
-            elif held:
-                text = b"\n".join(held).decode("utf-8", "replace")
-                held = []
-                yield tuple.__new__(Event, (text, "message", "", None))
-
-
-def _checked_floor(chunks: Sequence[bytes]) -> List[Tuple[str, str, str]]:
-    return [(event.event, event.data, event.id) for event in checked_floor_events(chunks)]
 
 
 def cut(stream: bytes, size: Optional[int]) -> List[bytes]:
@@ -126,7 +79,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     stream = workloads.make(args.workload, args.size)
     cuts = [(label, cut(stream, size)) for label, size in CUTS]
     loaders = {peer.name: peer.load for peer in DECODERS}
-    loaders[CHECKED] = lambda: _checked_floor
     decoders = {}
     for name in NAMES:
         try:

@@ -25,6 +25,7 @@ from typing import Callable, List, NamedTuple, Optional
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from benchmarks import event_memory
 from sse_core import DEFAULT_MAX_EVENT_SIZE, Decoder, RemoteProtocolError
 
 KiB = 1024
@@ -173,6 +174,9 @@ def main() -> None:
         f"a 100 MB line against the default limit ({DEFAULT_MAX_EVENT_SIZE // MiB} MiB):"
         f" RemoteProtocolError after {seconds * 1000:.1f} ms"
     )
+    if platform.python_implementation() == "CPython":  # PyPy has no tracemalloc
+        print()
+        event_memory.report()
 
 
 if __name__ == "__main__":

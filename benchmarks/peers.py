@@ -122,6 +122,32 @@ def _sse_core_iter() -> Decode:
     return decode
 
 
+def _sse_core_aiter() -> Decode:
+    from sse_core import Decoder
+
+    async def source(chunks: Sequence[bytes]) -> Any:
+        for chunk in chunks:
+            yield chunk
+
+    async def take(chunks: Sequence[bytes]) -> List[EventTriple]:
+        return [
+            (event.event, event.data, event.id)
+            async for event in Decoder().aiter_events(source(chunks))
+        ]
+
+    def decode(chunks: Sequence[bytes]) -> List[EventTriple]:
+        # The chunks are ready, so nothing waits: run the coroutine to its end
+        # without an event loop, whose setup would be timed too.
+        coroutine = take(chunks)
+        try:
+            coroutine.send(None)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        raise AssertionError("aiter_events waited for something")
+
+    return decode
+
+
 def _limit() -> Decode:
     def decode(chunks: Sequence[bytes]) -> List[EventTriple]:
         # NOT A PARSER: join, cut at blank lines (CRLF ones if the stream
@@ -210,6 +236,55 @@ def floor_events(chunks: Iterable[bytes]) -> Iterator[Any]:
 def _floor_iter() -> Decode:
     def decode(chunks: Sequence[bytes]) -> List[EventTriple]:
         return [(event.event, event.data, event.id) for event in floor_events(chunks)]
+
+    return decode
+
+
+def checked_floor_events(chunks: Iterable[bytes], limit: int = 16 * 1024 * 1024) -> Iterator[Any]:
+    """``floor iter`` plus the work on each chunk that sse_core's rules and
+    guarantees leave no decoder free to skip.  NOT A PARSER either: it reads
+    no field name, and does not pair a CRLF split across chunks.
+
+    - The chunk's type: the decoder takes bytes-like chunks and refuses the
+      rest with a clear error; only bytes can be cut and compared as is.
+    - A CR ends a line as an LF does, so a chunk without an LF is searched for
+      a CR too, and a chunk that ends in a CR says so (the next may start with
+      the LF of a CRLF).  ``splitlines`` cuts at both.
+    - A held line is bounded: past the limit, an error, not unbounded memory.
+    """
+    from sse_core import Event
+
+    tail = bytearray()
+    held: List[bytes] = []
+    for data in chunks:
+        if type(data) is not bytes:
+            data = bytes(data)
+        if 10 not in data and 13 not in data:
+            tail += data
+            if len(tail) > limit:
+                raise ValueError("line too long")
+            continue
+        if tail:
+            data = b"".join((tail, data))
+            tail.clear()
+        lines = data.splitlines()
+        last = data[-1]
+        if last != 10 and last != 13:
+            tail += lines.pop()
+        # floor_events' line loop, inline there too: the two baselines differ
+        # only by the checks above, so neither pays a call the other does not.
+        for line in lines:
+            if line:
+                held.append(line[6:])
+            elif held:
+                text = b"\n".join(held).decode("utf-8", "replace")
+                held = []
+                yield tuple.__new__(Event, (text, "message", "", None))
+
+
+def _checked_floor_iter() -> Decode:
+    def decode(chunks: Sequence[bytes]) -> List[EventTriple]:
+        return [(event.event, event.data, event.id) for event in checked_floor_events(chunks)]
 
     return decode
 
@@ -433,6 +508,13 @@ DECODERS: Tuple[Peer, ...] = (
         is_ours=True,
     ),
     Peer(
+        "sse_core aiter",
+        "sse-core",
+        "Decoder().aiter_events(<async generator of the chunks>), run without an event loop",
+        _sse_core_aiter,
+        is_ours=True,
+    ),
+    Peer(
         "httpx-sse",
         "httpx-sse",
         "EventSource(httpx.Response(content=<chunks>)).iter_sse()",
@@ -491,6 +573,14 @@ DECODERS: Tuple[Peer, ...] = (
         "NOT A PARSER: the floor as a generator over the chunks"
         " (a bound for designs that loop over the chunks, as iter_events does)",
         _floor_iter,
+        is_parser=False,
+    ),
+    Peer(
+        "floor iter+checks",
+        "-",
+        "NOT A PARSER: floor iter plus the checks no decoder of sse_core's rules may skip"
+        " (chunk type, CR search, a CR at a chunk's end, the line limit): the checked floor",
+        _checked_floor_iter,
         is_parser=False,
     ),
 )

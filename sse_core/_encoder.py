@@ -12,10 +12,10 @@ line endings turned into LF, the one thing the format cannot carry.
 from __future__ import annotations
 
 from itertools import repeat
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, List, NoReturn, Optional, Sequence
 
 from ._errors import LocalProtocolError
-from ._events import Event
+from ._events import MAX_RETRY, Event
 
 _CR = 13
 _LF = 10
@@ -35,12 +35,18 @@ def _data_text(data: str) -> str:
 def _event_text(event: Event) -> str:
     """The wire text of one event; ``event`` is an :class:`Event`."""
     data, kind, id, retry = event
-    # Event() refused these already; checking again costs little and keeps
-    # an event built around the constructor from injecting a line.
-    if (kind != "message" and ("\n" in kind or "\r" in kind)) or (
-        id is not None and ("\n" in id or "\r" in id or "\0" in id)
+    # Event() refused all of this already; checking again costs little and
+    # keeps an event built around the constructor (with tuple.__new__) from
+    # injecting a line or writing what a client would misread: what the
+    # encoder writes, it validates.
+    if (
+        type(data) is not str
+        or type(kind) is not str
+        or (kind != "message" and ("\n" in kind or "\r" in kind))
+        or (id is not None and (type(id) is not str or "\n" in id or "\r" in id or "\0" in id))
+        or (retry is not None and (type(retry) is not int or not 0 <= retry <= MAX_RETRY))
     ):
-        raise LocalProtocolError(f"refusing to encode {event!r}: a field holds a line break")
+        _refuse(event)
     text = _data_text(data)
     if kind == "message" and id is None and retry is None:
         return text
@@ -52,17 +58,33 @@ def _event_text(event: Event) -> str:
     return head + text
 
 
+def _refuse(event: Event) -> NoReturn:
+    """Raise for an event built around the constructor that the constructor
+    would have refused: its error (TypeError or LocalProtocolError)."""
+    # (No repr of the event: a retry of 5000 digits has none on Python 3.11.)
+    try:
+        Event(*event)
+    except (TypeError, LocalProtocolError) as error:
+        raise type(error)(f"refusing to encode an Event: {error}") from None
+    # The checks that call this are Event()'s own.
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _plain_bytes(values: Sequence[str]) -> bytes:
     """The wire bytes of consecutive events that have only data.
 
     Values are encoded one by one and joined as bytes: joining them as text
     first would widen them all to the widest character among them.
     """
+    # str.encode, not value.encode: TypeError for another type, and the
+    # characters themselves for a str subclass.
     encoded = list(map(str.encode, values))
     joined = b"".join(encoded)
     if _LF not in joined and _CR not in joined:
         # One line each: a single join writes them all.
         return b"data: " + b"\n\ndata: ".join(encoded) + b"\n\n"
+    if set(map(type, values)) != {str}:  # _data_text uses their methods
+        raise TypeError("a data value that is not exactly a str")
     return b"".join([_data_text(value).encode() for value in values])
 
 
@@ -125,24 +147,31 @@ def _batch_bytes(batch: List[Event]) -> bytes:
     if count and set(map(type, batch)) == {Event}:
         datas, kinds, ids, retries = zip(*batch)
         if retries.count(None) == count:
-            messages = kinds.count("message")
-            if messages == count and ids.count(None) == count:
-                return _plain_bytes(datas)
-            if not messages and None not in ids:
+            # Fields of another type than Event() allows (an event built
+            # around the constructor) make the C-level joins and str methods
+            # below raise TypeError: the general path then refuses the event.
+            try:
                 # Event() refused line breaks in these; the joins check again
-                # for events built around it, as _event_text does.
+                # for events built around it, as _event_text does (a join
+                # copies the characters, so a str subclass cannot hide one).
                 names = "".join(kinds)
-                values_text = "".join(ids)
-                if (
-                    "\n" not in names
-                    and "\r" not in names
-                    and "\n" not in values_text
-                    and "\r" not in values_text
-                    and "\0" not in values_text
-                ):
-                    encoded = _typed_bytes(datas, kinds, ids)
-                    if encoded is not None:
-                        return encoded
+                messages = kinds.count("message")
+                if messages == count and ids.count(None) == count:
+                    return _plain_bytes(datas)
+                if not messages:
+                    values_text = "".join(ids)
+                    if (
+                        "\n" not in names
+                        and "\r" not in names
+                        and "\n" not in values_text
+                        and "\r" not in values_text
+                        and "\0" not in values_text
+                    ):
+                        encoded = _typed_bytes(datas, kinds, ids)
+                        if encoded is not None:
+                            return encoded
+            except TypeError:
+                pass
     return _mixed_bytes(batch)
 
 
@@ -179,7 +208,13 @@ def _mixed_bytes(events: List[Event]) -> bytes:
     for event in events:
         if type(event) is not Event:
             raise TypeError(f"expected an Event, got {type(event).__name__}")
-        if event[1] == "message" and event[2] is None and event[3] is None:
+        if (
+            event[2] is None
+            and event[3] is None
+            and type(event[0]) is str
+            and type(event[1]) is str
+            and event[1] == "message"
+        ):
             plain.append(event[0])
             continue
         if plain:

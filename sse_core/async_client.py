@@ -74,7 +74,7 @@ _ERROR_BODY_TIMEOUT = 1.0
 _NETWORK_ERRORS = (OSError, asyncio.TimeoutError)
 
 
-async def aiter_events(
+def aiter_events(
     chunks: AsyncIterable[_BytesLike],
     *,
     max_event_size: Optional[int] = DEFAULT_MAX_EVENT_SIZE,
@@ -97,13 +97,7 @@ async def aiter_events(
         RemoteProtocolError: the stream broke ``max_event_size``.
     """
     decoder = Decoder(max_event_size=max_event_size, last_event_id=last_event_id)
-    async for chunk in chunks:
-        events = decoder.feed(chunk)
-        if events:
-            for event in events:
-                yield event
-            decoder.feed(b"")  # raise a limit broken after these events now
-    decoder.close()
+    return decoder.aiter_events(chunks)
 
 
 class AsyncEventSource(_EventSourceViews):

@@ -14,7 +14,10 @@ import itertools
 import random
 from typing import (
     Any,
+    AsyncIterator,
     Callable,
+    Coroutine,
+    Iterable,
     Iterator,
     List,
     NamedTuple,
@@ -23,16 +26,21 @@ from typing import (
     Tuple,
     TypeVar,
     Union,
+    cast,
 )
 
 from sse_core import Decoder, Event, RemoteProtocolError, TextDecoder
 
 __all__ = (
+    "DRIVERS",
     "DecodeResult",
     "EventTuple",
+    "aiter_until_error",
     "as_tuples",
     "chunkings",
+    "complete",
     "decode_all_ways",
+    "decode_until_error",
     "feed_until_error",
     "iter_until_error",
     "run_decoder",
@@ -47,6 +55,7 @@ THREE_WAY_MAX = 40
 RANDOM_CHUNKINGS = 20
 
 Chunk = TypeVar("Chunk", bytes, str)
+T = TypeVar("T")
 EventTuple = Tuple[str, str, Optional[str], Optional[int]]
 AnyDecoder = Union[Decoder, TextDecoder]
 
@@ -104,6 +113,30 @@ def chunkings(
         yield f"random chunking {n} at {points}", split_at(data, points)
 
 
+async def _async_chunks(chunks: Iterable[Any]) -> AsyncIterator[Any]:
+    for chunk in chunks:
+        yield chunk
+
+
+def complete(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never waits (its async iterators have their items
+    ready) to its end, without an event loop: many times faster than
+    ``asyncio.run`` for the thousands of chunkings the decoder tests run."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return cast(T, done.value)
+    coroutine.close()
+    raise AssertionError("the coroutine waited for something")
+
+
+def _aiter_list(decoder: AnyDecoder, chunks: Iterable[Any]) -> List[Event]:
+    async def take() -> List[Event]:
+        return [event async for event in decoder.aiter_events(_async_chunks(chunks))]
+
+    return complete(take())
+
+
 def _run(make: Callable[[], AnyDecoder], chunks: Sequence[Any]) -> DecodeResult:
     decoder = make()
     events: List[Event] = []
@@ -111,11 +144,16 @@ def _run(make: Callable[[], AnyDecoder], chunks: Sequence[Any]) -> DecodeResult:
         events += decoder.feed(chunk)
     events += decoder.close()
     result = DecodeResult(events, decoder.last_event_id, decoder.retry, decoder.truncated)
-    # iter_events has a fast path of its own: it must agree with feed().
-    fresh = make()
-    events = list(fresh.iter_events(chunks))
-    again = DecodeResult(events, fresh.last_event_id, fresh.retry, fresh.truncated)
-    assert again == result, f"iter_events gave {again!r}, feed gave {result!r}"
+    # iter_events and aiter_events drive the same loop otherwise: they must
+    # agree with feed().
+    for how, run in (
+        ("iter_events", lambda d: list(d.iter_events(chunks))),
+        ("aiter_events", lambda d: _aiter_list(d, chunks)),
+    ):
+        fresh = make()
+        events = run(fresh)
+        again = DecodeResult(events, fresh.last_event_id, fresh.retry, fresh.truncated)
+        assert again == result, f"{how} gave {again!r}, feed gave {result!r}"
     return result
 
 
@@ -198,3 +236,38 @@ def iter_until_error(
     except RemoteProtocolError as error:
         return events, error
     return events, None
+
+
+def aiter_until_error(
+    decoder: AnyDecoder, chunks: Sequence[Any]
+) -> Tuple[List[Event], Optional[RemoteProtocolError]]:
+    """As :func:`feed_until_error`, through ``decoder.aiter_events``."""
+    events: List[Event] = []
+
+    async def take() -> Optional[RemoteProtocolError]:
+        try:
+            async for event in decoder.aiter_events(_async_chunks(chunks)):
+                events.append(event)
+        except RemoteProtocolError as error:
+            return error
+        return None
+
+    return events, complete(take())
+
+
+#: The three ways to drive a decoder: every decoder test runs through each.
+DRIVERS = ("feed", "iter_events", "aiter_events")
+
+_UNTIL_ERROR = {
+    "feed": feed_until_error,
+    "iter_events": iter_until_error,
+    "aiter_events": aiter_until_error,
+}
+
+
+def decode_until_error(
+    driver: str, decoder: AnyDecoder, chunks: Sequence[Any]
+) -> Tuple[List[Event], Optional[RemoteProtocolError]]:
+    """The events and the limit error (None if none) of ``chunks`` decoded to
+    their end (``close()`` included) by ``driver``, one of :data:`DRIVERS`."""
+    return _UNTIL_ERROR[driver](decoder, chunks)

@@ -10,6 +10,7 @@ from typing import Any, List
 import pytest
 
 from sse_core import Decoder, Event, LocalProtocolError, encode, encode_batch, encode_comment
+from sse_core._events import MAX_RETRY
 
 from .helpers import decode_all_ways, run_decoder
 
@@ -301,3 +302,62 @@ def test_encode_rechecks_events_built_around_the_constructor(fields: Any) -> Non
         encode(event)
     with pytest.raises(LocalProtocolError):
         encode_batch([event])
+
+
+# -- what the encoder writes, it validates, whatever built the event ---------------------
+
+#: Fields an Event() would refuse, each in an event built around the
+#: constructor with tuple.__new__: every field, by type and by value.
+UNCHECKED_FIELDS = [
+    ("x", "message", None, "1\ndata: injected\n\n"),  # retry as text: an injection
+    ("x", "t", "1", "1\ndata: injected\n\n"),
+    ("x", "message", None, -1),
+    ("x", "message", None, MAX_RETRY + 1),
+    ("x", "message", None, True),
+    ("x", "message", None, 1.5),
+    (b"x\n\ndata: injected", "message", None, None),
+    (1, "message", None, None),
+    ("x", None, None, None),
+    ("x", b"t", "1", None),
+    ("x", "t", 1, None),
+    ("x", "t", b"1\n", None),
+    ("x", "a\nb", "1", None),
+    ("x", "t", "1\n\ndata: evil", None),
+    ("x", "t", "1\0", None),
+    ("x", "message", "1\r", None),
+]
+
+
+class _Liar(str):
+    """A str whose methods hide its line breaks."""
+
+    def replace(self, *args: Any) -> str:  # type: ignore[override]
+        return self
+
+    def __contains__(self, item: object) -> bool:
+        return False
+
+
+UNCHECKED_FIELDS += [
+    (_Liar("a\n\ndata: injected"), "message", None, None),
+    ("x", _Liar("a\n\ndata: injected"), "1", None),
+    ("x", "t", _Liar("1\n\ndata: injected"), None),
+]
+
+
+@pytest.mark.parametrize("fields", UNCHECKED_FIELDS, ids=lambda f: repr(f[:3])[:60])
+def test_every_field_is_validated_whatever_built_the_event(fields: Any) -> None:
+    from sse_core._http import encode_item  # what both adapters write events with
+
+    event = tuple.__new__(Event, fields)
+    ok = Event("ok", "t", "0")
+    for write in (
+        encode,
+        encode_item,
+        lambda e: encode_batch([e]),
+        lambda e: encode_batch([ok, e]),
+        lambda e: encode_batch([Event("ok"), e]),
+        lambda e: encode_batch([e, Event("ok", retry=1)]),
+    ):
+        with pytest.raises((TypeError, LocalProtocolError), match="refusing to encode"):
+            write(event)

@@ -9,8 +9,9 @@ of the last event taken; however it ends, the decoder is closed (or failed).
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from typing import Iterator, List, Union
+from typing import AsyncIterator, Iterator, List, Union
 
 import pytest
 
@@ -29,13 +30,25 @@ def test_continues_a_stream_begun_with_feed() -> None:
     assert decoder.closed and not decoder.truncated
 
 
-def test_last_event_id_and_retry_are_those_of_the_last_event_taken() -> None:
+def test_last_event_id_and_retry_are_those_at_the_end_of_the_chunk_taken() -> None:
     decoder = Decoder()
-    events = decoder.iter_events([b"id: 1\nretry: 5\ndata: a\n\nid: 2\nretry: 7\ndata: b\n\n"])
+    events = decoder.iter_events(
+        [b"id: 1\nretry: 5\ndata: a\n\nid: 2\nretry: 7\ndata: b\n\n", b"id: 3\ndata: c\n\n"]
+    )
     assert next(events).id == "1"
-    assert (decoder.last_event_id, decoder.retry) == ("1", 5)
-    assert next(events).id == "2"
     assert (decoder.last_event_id, decoder.retry) == ("2", 7)
+    assert next(events).id == "2"
+    assert next(events).id == "3"
+    assert (decoder.last_event_id, decoder.retry) == ("3", 7)
+
+
+def test_stopped_early_the_last_event_id_is_that_of_the_last_event_taken() -> None:
+    # The ID to resume from: the events after it were never taken.
+    decoder = Decoder()
+    events = decoder.iter_events([b"id: 1\ndata: a\n\nid: 2\ndata: b\n\n"])
+    assert next(events).id == "1"
+    events.close()
+    assert (decoder.last_event_id, decoder.truncated, decoder.closed) == ("1", True, True)
 
 
 def test_feed_and_another_iterator_are_refused_while_one_holds_the_decoder() -> None:
@@ -158,3 +171,79 @@ def test_a_broken_limit_leaves_the_decoder_failed_not_closed() -> None:
     assert not decoder.closed
     with pytest.raises(RemoteProtocolError, match="failed earlier"):
         decoder.feed(b"")
+
+
+# -- aiter_events: what is its own (the shared rules run through tests/helpers.py) --
+
+
+async def _chunks(*chunks: bytes) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+def test_aiter_events_holds_the_decoder_until_it_ends() -> None:
+    decoder = Decoder()
+
+    async def run() -> None:
+        events = decoder.aiter_events(_chunks(b"data: a\n\n", b"data: b\n\n"))
+        with pytest.raises(LocalProtocolError, match="held by an iterator"):
+            decoder.feed(b"")  # even before it starts
+        assert await events.__anext__() == msg("a")
+        with pytest.raises(LocalProtocolError, match="held by an iterator"):
+            decoder.iter_events([])
+        assert [event async for event in events] == [msg("b")]
+
+    asyncio.run(run())
+    assert decoder.closed and not decoder.truncated
+
+
+def test_close_ends_an_async_iterator_at_its_next_step() -> None:
+    decoder = Decoder()
+    taken: List[bytes] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        for chunk in (b"id: 1\ndata: a\n\nid: 2\ndata: b\n\n", b"data: c\n\n"):
+            taken.append(chunk)
+            yield chunk
+
+    async def run() -> List[Event]:
+        events = decoder.aiter_events(body())
+        first = await events.__anext__()
+        assert decoder.close() == []  # from the consumer, between two events
+        return [first] + [event async for event in events]
+
+    # The events of the chunk in hand were decoded: the rest are not taken,
+    # and the stream counts as cut.
+    assert [event.id for event in asyncio.run(run())] == ["1", "2"]
+    assert decoder.closed and decoder.truncated
+    assert len(taken) == 2  # the next chunk is taken, and dropped unread
+
+
+def test_close_before_an_async_iterator_starts_leaves_it_empty() -> None:
+    decoder = Decoder()
+    events = decoder.aiter_events(_chunks(b"data: a\n\n"))
+    decoder.close()
+
+    async def run() -> List[Event]:
+        return [event async for event in events]
+
+    assert asyncio.run(run()) == []
+    assert decoder.closed and not decoder.truncated
+
+
+def test_a_decoder_dropped_at_once_still_raises_its_limit_error() -> None:
+    # Decoder(...).feed keeps only the loop: nothing is left to mark failed.
+    with pytest.raises(RemoteProtocolError):
+        Decoder(max_event_size=4).feed(b"data: abcdef")
+    with pytest.raises(TypeError):
+        Decoder().feed("data: a\n\n")  # type: ignore[arg-type]
+
+
+def test_a_chunk_of_the_wrong_type_for_feed_closes_the_decoder() -> None:
+    decoder = Decoder()
+    assert decoder.feed(b"data: a") == []
+    with pytest.raises(TypeError, match="not str"):
+        decoder.feed("\n\n")  # type: ignore[arg-type]
+    assert decoder.closed and decoder.truncated
+    with pytest.raises(LocalProtocolError, match="closed"):
+        decoder.feed(b"\n\n")

@@ -11,8 +11,9 @@ decoder stays failed.  The outcome does not depend on the chunking.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from typing import Iterator, List, Optional, Tuple
+from typing import AsyncIterator, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -25,7 +26,16 @@ from sse_core import (
     TextDecoder,
 )
 
-from .helpers import EventTuple, as_tuples, chunkings, feed_until_error, iter_until_error
+from .helpers import (
+    DRIVERS,
+    EventTuple,
+    aiter_until_error,
+    as_tuples,
+    chunkings,
+    decode_until_error,
+    feed_until_error,
+    iter_until_error,
+)
 from .memory import measure_peak, requires_tracemalloc
 
 LIMIT = 16
@@ -37,9 +47,10 @@ def msg(data: str, id: str = "") -> Event:
 
 def outcome(chunks: List[bytes], limit: Optional[int] = LIMIT) -> Tuple[List[EventTuple], bool]:
     events, error = feed_until_error(Decoder(max_event_size=limit), chunks)
-    by_iter = iter_until_error(Decoder(max_event_size=limit), chunks)
-    assert by_iter[0] == events
-    assert type(by_iter[1]) is type(error)
+    for other in (iter_until_error, aiter_until_error):
+        by_other = other(Decoder(max_event_size=limit), chunks)
+        assert by_other[0] == events
+        assert type(by_other[1]) is type(error)
     if error is not None:
         assert error.limit == limit
     return as_tuples(events), error is not None
@@ -101,11 +112,14 @@ def test_limit_outcome_is_independent_of_chunking(
     assert_same_outcome_all_ways(stream, expected)
 
 
-def test_text_decoder_has_the_same_limit() -> None:
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_text_decoder_has_the_same_limit(driver: str) -> None:
     decoder = TextDecoder(max_event_size=LIMIT)
-    assert decoder.feed("data: 0123456789\n\n") == [msg("0123456789")]
-    with pytest.raises(RemoteProtocolError):
-        decoder.feed("data: 0123456789a")
+    events, error = decode_until_error(
+        driver, decoder, ["data: 0123456789\n\n", "data: 0123456789a"]
+    )
+    assert events == [msg("0123456789")]
+    assert error is not None and error.limit == LIMIT
 
 
 def test_error_comes_from_the_next_call_after_the_events() -> None:
@@ -135,6 +149,25 @@ def test_iter_events_raises_after_the_events_without_taking_another_chunk() -> N
     assert len(taken) == 1  # a silent server's next chunk is never waited for
 
 
+def test_aiter_events_raises_after_the_events_without_taking_another_chunk() -> None:
+    taken = []
+
+    async def body() -> AsyncIterator[bytes]:
+        for chunk in (b"data: a\n\ndata: " + b"x" * 20 + b"\n\n", b"data: never\n\n"):
+            taken.append(chunk)
+            yield chunk
+
+    async def run() -> None:
+        events = Decoder(max_event_size=LIMIT).aiter_events(body())
+        assert await events.__anext__() == msg("a")
+        with pytest.raises(RemoteProtocolError) as info:
+            await events.__anext__()
+        assert info.value.limit == LIMIT
+
+    asyncio.run(run())
+    assert len(taken) == 1
+
+
 def test_pending_error_is_raised_by_close() -> None:
     decoder = Decoder(max_event_size=LIMIT)
     assert decoder.feed(b"data: a\n\n" + b"data: abcd\n" * 5) == [msg("a")]
@@ -145,16 +178,18 @@ def test_pending_error_is_raised_by_close() -> None:
     assert decoder.close() == []
 
 
-def test_error_is_raised_at_once_without_events() -> None:
-    decoder = Decoder(max_event_size=LIMIT)
-    with pytest.raises(RemoteProtocolError):
-        decoder.feed(b"data: " + b"x" * 20 + b"\n")
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_error_is_raised_at_once_without_events(driver: str) -> None:
+    events, error = decode_until_error(
+        driver, Decoder(max_event_size=LIMIT), [b"data: " + b"x" * 20 + b"\n"]
+    )
+    assert events == [] and error is not None
 
 
-def test_failed_decoder_stays_failed() -> None:
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_failed_decoder_stays_failed(driver: str) -> None:
     decoder = Decoder(max_event_size=LIMIT)
-    with pytest.raises(RemoteProtocolError):
-        decoder.feed(b"x" * 20)
+    assert decode_until_error(driver, decoder, [b"x" * 20])[1] is not None
     for chunk in [b"", b"\n\ndata: ok\n\n", b"data: ok\n\n"]:
         with pytest.raises(RemoteProtocolError):
             decoder.feed(chunk)
@@ -165,37 +200,41 @@ def test_failed_decoder_stays_failed() -> None:
         decoder.feed(b"data: ok\n\n")
 
 
-def test_failed_decoder_state_is_not_updated() -> None:
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_failed_decoder_state_is_not_updated(driver: str) -> None:
     decoder = Decoder(max_event_size=LIMIT)
-    decoder.feed(b"id: 1\ndata: a\n\nid: 2\nretry: 3\ndata: " + b"x" * 20 + b"\n\n")
+    stream = b"id: 1\ndata: a\n\nid: 2\nretry: 3\ndata: " + b"x" * 20 + b"\n\n"
+    events, error = decode_until_error(driver, decoder, [stream, b""])
+    assert events == [msg("a", "1")] and error is not None
+    assert decoder.last_event_id == "1"
     with pytest.raises(RemoteProtocolError):
         decoder.feed(b"")
-    assert decoder.last_event_id == "1"
 
 
-def test_none_disables_the_limit() -> None:
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_none_disables_the_limit(driver: str) -> None:
     size = DEFAULT_MAX_EVENT_SIZE + 1
     line = b"data: " + b"x" * (size - 6)
     step = 1 << 20
+    chunks = [line[start : start + step] for start in range(0, len(line), step)]
     limited = Decoder()
     assert limited.max_event_size == DEFAULT_MAX_EVENT_SIZE
-    with pytest.raises(RemoteProtocolError):
-        for start in range(0, len(line), step):
-            limited.feed(line[start : start + step])
+    assert decode_until_error(driver, limited, chunks) == ([], limited._error)
+    assert limited._error is not None
     unlimited = Decoder(max_event_size=None)
     assert unlimited.max_event_size is None
-    for start in range(0, len(line), step):
-        assert unlimited.feed(line[start : start + step]) == []
-    (event,) = unlimited.feed(b"\n\n")
-    assert len(event.data) == size - 6
-    assert unlimited.feed(b"data\n" * 100_000 + b"\n") == [msg("\n" * 99_999)]
+    events, error = decode_until_error(
+        driver, unlimited, [*chunks, b"\n\n", b"data\n" * 100_000 + b"\n"]
+    )
+    assert error is None
+    assert len(events[0].data) == size - 6
+    assert events[1:] == [msg("\n" * 99_999)]
 
 
-def test_limit_of_one() -> None:
-    decoder = Decoder(max_event_size=1)
-    assert decoder.feed(b"\n\n:\n\r\n") == []
-    with pytest.raises(RemoteProtocolError):
-        decoder.feed(b"da")
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_limit_of_one(driver: str) -> None:
+    events, error = decode_until_error(driver, Decoder(max_event_size=1), [b"\n\n:\n\r\n", b"da"])
+    assert events == [] and error is not None
 
 
 @pytest.mark.parametrize("cut", [1, 2])
@@ -241,7 +280,7 @@ MEMORY_FACTOR = 6
 
 def peak_while_feeding(unit: bytes, chunk_size: int, how: str) -> Tuple[int, bool]:
     """Feed ``unit`` repeated, in chunks of about ``chunk_size`` bytes, up to
-    10 x the limit or an error, with ``feed`` or ``iter_events`` (``how``)."""
+    10 x the limit or an error, with ``how``, one of :data:`DRIVERS`."""
     chunk = unit * (chunk_size // len(unit) + 1)
     count = 10 * MEMORY_LIMIT // len(chunk) + 1
     decoder = Decoder(max_event_size=MEMORY_LIMIT)
@@ -251,9 +290,20 @@ def peak_while_feeding(unit: bytes, chunk_size: int, how: str) -> Tuple[int, boo
             if how == "feed":
                 for _ in range(count):
                     decoder.feed(chunk)
-            else:
+            elif how == "iter_events":
                 for _ in decoder.iter_events(itertools.repeat(chunk, count)):
                     pass
+            else:
+
+                async def chunks() -> AsyncIterator[bytes]:
+                    for _ in range(count):
+                        yield chunk
+
+                async def take() -> None:
+                    async for _ in decoder.aiter_events(chunks()):
+                        pass
+
+                asyncio.run(take())
         except RemoteProtocolError:
             return True
         return False
@@ -280,7 +330,7 @@ def peak_while_feeding(unit: bytes, chunk_size: int, how: str) -> Tuple[int, boo
         (b"data: " + b"x" * 1000 + b"\n\n", False),  # events, each well within the limit
     ],
 )
-@pytest.mark.parametrize("how", ["feed", "iter_events"])
+@pytest.mark.parametrize("how", DRIVERS)
 @pytest.mark.parametrize("chunk_size", [1024, 5])
 @requires_tracemalloc
 def test_memory_is_bounded_on_hostile_input(
