@@ -70,8 +70,22 @@ def read_track_file(path: str) -> Dict[str, List[str]]:
     return result
 
 
+#: Last-Event-ID values as a client sends them, and what the source must see:
+#: UTF-8 as WHATWG clients send it, Latin-1 as older clients did, and digits
+#: that are not ASCII (an ID like any other: no server may take them for a number).
+RAW_IDS = [
+    ("日本-2".encode(), "日本-2"),
+    ("été-1".encode(), "été-1"),
+    ("été-1".encode("latin-1"), "été-1"),
+    ("²".encode(), "²"),
+    ("١".encode(), "١"),
+]
+
+
 def _start_id(last_event_id: str) -> int:
-    return int(last_event_id) if last_event_id.isdigit() else 0
+    # Only ASCII digits are digits: str.isdigit() is also true for "²" and "١".
+    digits = last_event_id.isascii() and last_event_id.isdigit()
+    return int(last_event_id) if digits else 0
 
 
 # --- sync sources (WSGI) --------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 
 from sse_core import Decoder, Event, asgi
 
-from ._apps import Tracker, make_asgi_app
+from ._apps import RAW_IDS, Tracker, make_asgi_app
 from ._clients import TIMEOUT, read_stream, read_with_httpx_sse
 from ._servers import Running, hypercorn_server, uvicorn_server, wait_until
 
@@ -82,6 +82,16 @@ def test_last_event_id_is_sanitised(sent: str, seen: str) -> None:
         stream = read_stream(
             server.url + "/echo", headers={b"Last-Event-ID": sent.encode("latin-1")}
         )
+    assert stream.events == [Event(seen, event="echo", id="")]
+
+
+@pytest.mark.parametrize(("sent", "seen"), RAW_IDS)
+def test_last_event_id_is_read_as_utf8_from_a_real_client(
+    serve: Callable[[Any], ContextManager[Running]], sent: bytes, seen: str
+) -> None:
+    with serve(make_asgi_app(Tracker())) as server:
+        stream = read_stream(server.url + "/echo", headers={b"Last-Event-ID": sent})
+    assert stream.status == 200
     assert stream.events == [Event(seen, event="echo", id="")]
 
 

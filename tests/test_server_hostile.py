@@ -505,7 +505,7 @@ HOSTILE_IDS: List[Tuple[str, bytes]] = [
     *[(f"C0 {c:#04x}", b"ab" + bytes([c]) + b"cd") for c in range(0x20) if c != 0x09],
     ("DEL", b"ab\x7fcd"),
     ("C1 U+0085 in UTF-8", b"ab\xc2\x85cd"),
-    ("invalid UTF-8", b"ab\xffcd"),
+    ("C1 U+0085 in Latin-1 (not UTF-8)", b"ab\x85cd"),
 ]
 
 #: Tab is allowed in a header value, so servers pass it on: inside the value

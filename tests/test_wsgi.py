@@ -14,7 +14,7 @@ import pytest
 
 from sse_core import Event, wsgi
 
-from ._apps import Tracker, make_wsgi_app, read_track_file
+from ._apps import RAW_IDS, Tracker, make_wsgi_app, read_track_file
 from ._clients import TIMEOUT, read_stream, read_with_httpx_sse
 from ._servers import (
     Running,
@@ -78,6 +78,16 @@ def test_last_event_id_resumes_with_httpx_sse(served: Tuple[Running, Tracked]) -
         ("message", "event 43", "43"),
         ("message", "event 44", "44"),
     ]
+
+
+@pytest.mark.parametrize(("sent", "seen"), RAW_IDS)
+def test_last_event_id_is_read_as_utf8_from_a_real_client(
+    served: Tuple[Running, Tracked], sent: bytes, seen: str
+) -> None:
+    server, _ = served
+    stream = read_stream(server.url + "/echo", headers={b"Last-Event-ID": sent})
+    assert stream.status == 200
+    assert [(e.event, e.data) for e in stream.events] == [("echo", seen)]
 
 
 def test_heartbeats_while_idle(served: Tuple[Running, Tracked]) -> None:
