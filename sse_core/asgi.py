@@ -350,6 +350,23 @@ def _parse_head(head: bytes) -> Tuple[str, str, str, List[Tuple[bytes, bytes]]]:
     return method, target, version[5:], headers
 
 
+def _content_length(headers: List[Tuple[bytes, bytes]]) -> int:
+    """The request's ``Content-Length`` (0 if none).
+
+    Raises:
+        ValueError: a value that is not ASCII digits (``int()`` alone would
+            take ``+5``, ``1_0`` or surrounding spaces), or two that differ.
+    """
+    values = {value for name, value in headers if name == b"content-length"}
+    if not values:
+        return 0
+    value = values.pop()
+    # bytes.isdigit() is true for ASCII digits only (str.isdigit() is not).
+    if values or not value.isdigit():
+        raise ValueError(value)
+    return int(value)
+
+
 async def handle_connection(
     app: ASGIApp, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
@@ -381,12 +398,7 @@ async def handle_connection(
             if len(head) > MAX_REQUEST_HEAD:
                 raise ValueError("request head too large")
             method, target, http_version, headers = _parse_head(head[:-4])
-            length = 0
-            for name, value in headers:
-                if name == b"content-length":
-                    length = int(value)
-                    if length < 0:
-                        raise ValueError(value)
+            length = _content_length(headers)
             body = await reader.readexactly(length) if length else b""
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, OSError):
             writer.write(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")

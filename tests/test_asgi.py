@@ -343,6 +343,32 @@ def test_handle_connection_answers_bad_requests_with_400(request_head: bytes) ->
     assert asyncio.run(asyncio.wait_for(main(), 10)).startswith(b"HTTP/1.1 400 ")
 
 
+@pytest.mark.parametrize(
+    "length", [b"+3", b"0_3", "\u00b3".encode(), "\u0663".encode(), b"3\r\nContent-Length: 4"]
+)
+def test_handle_connection_reads_content_length_as_ascii_digits_only(length: bytes) -> None:
+    # Each of these would be 3 to int(); the three bytes of body are there.
+    served: List[bytes] = []
+
+    async def app(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        served.append((await receive())["body"])
+
+    async def main() -> bytes:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await asgi.handle_connection(app, reader, writer)
+
+        async with _raw_server(handler) as url:
+            port = int(url.rsplit(":", 1)[1])
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"POST / HTTP/1.1\r\nContent-Length: " + length + b"\r\n\r\nabc")
+            reply = await reader.read()
+            writer.close()
+            return reply
+
+    assert asyncio.run(asyncio.wait_for(main(), 10)).startswith(b"HTTP/1.1 400 ")
+    assert served == []
+
+
 def test_handle_connection_serves_bodies_and_reports_app_errors(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
