@@ -335,6 +335,10 @@ MAX_REQUEST_HEAD = 64 * 1024
 CLOSE_TIMEOUT = 10.0
 
 
+# Response headers that already say where the body ends.
+_FRAMING_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
+
+
 def _parse_head(head: bytes) -> Tuple[str, str, str, List[Tuple[bytes, bytes]]]:
     lines = head.split(b"\r\n")
     method, target, version = lines[0].decode("latin-1").split(" ")
@@ -374,9 +378,11 @@ async def handle_connection(
 
     For :func:`asyncio.start_server`: ``start_server(partial(handle_connection,
     app), host, port)``.  Reads one request head (and a ``Content-Length``
-    body), runs ``app`` on it, writes the response close-delimited with
-    ``Connection: close``, and closes the connection.  ``receive()`` reports
-    ``http.disconnect`` as soon as the client closes its side.  Chunked request
+    body), runs ``app`` on it, writes the response with ``Connection: close``,
+    and closes the connection.  ``receive()`` reports
+    ``http.disconnect`` as soon as the client closes its side.  An HTTP/1.1
+    response with no ``Content-Length`` is sent chunked, each ``send`` one
+    chunk; to HTTP/1.0 it is ended by closing the connection.  Chunked request
     bodies, pipelining and keep-alive are not supported.  Errors are logged to
     the ``"sse_core"`` logger, never raised.
 
@@ -433,28 +439,61 @@ async def handle_connection(
                     break
             return {"type": "http.disconnect"}
 
+        # How the body is framed: "chunked" (HTTP/1.1, no Content-Length),
+        # "none" (HEAD, 1xx, 204 and 304 have no body), or "raw": the bytes
+        # as they come, ended by the Content-Length or by closing the
+        # connection (HTTP/1.0).  Chunks let a client hand each event over as
+        # it arrives: with a close-delimited body a reader that fills a
+        # buffer before returning (requests' iter_content, iter_lines) waits
+        # for the buffer, not for the event.
+        framing = "raw"
+
         async def send(message: Message) -> None:
-            nonlocal started, finished, complete
+            nonlocal started, finished, complete, framing
             if finished:
                 raise OSError("the response is complete")
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                fields = list(message.get("headers", []))
+                names = {name.lower() for name, _ in fields}
+                if method == "HEAD" or status < 200 or status in (204, 304):
+                    framing = "none"
+                elif http_version == "1.1" and not names & _FRAMING_HEADERS:
+                    framing = "chunked"
+                    fields.append((b"Transfer-Encoding", b"chunked"))
                 lines = [f"HTTP/1.1 {status_line(status)}".encode("latin-1")]
-                lines += [name + b": " + value for name, value in message.get("headers", [])]
+                lines += [name + b": " + value for name, value in fields]
                 lines.append(b"Connection: close")
                 writer.write(b"\r\n".join(lines) + b"\r\n\r\n")
                 started = True
             elif message["type"] == "http.response.body":
                 if not started:
                     raise RuntimeError("http.response.body before http.response.start")
-                writer.write(message.get("body", b""))
-                if not message.get("more_body", False):
+                chunk = bytes(message.get("body", b""))
+                more = message.get("more_body", False)
+                if framing == "raw":
+                    writer.write(chunk)
+                elif framing == "chunked":
+                    if chunk:
+                        writer.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+                    if not more:
+                        writer.write(b"0\r\n\r\n")
+                if not more:
                     finished = True
             await writer.drain()
             complete = finished
 
         try:
             await app(scope, receive, send)
+        except asyncio.CancelledError:
+            # The server is stopping.  End a chunked body as closing the
+            # connection ends a close-delimited one, so the client sees the
+            # response end (an EventSource then reconnects) rather than an
+            # incomplete response.
+            if framing == "chunked" and started and not finished:
+                writer.write(b"0\r\n\r\n")
+                complete = True
+            raise
         except OSError:
             pass
         except Exception:

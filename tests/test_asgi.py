@@ -17,7 +17,7 @@ from sse_core import Decoder, Event, asgi
 
 from ._apps import RAW_IDS, Tracker, make_asgi_app
 from ._clients import TIMEOUT, read_stream, read_with_httpx_sse
-from ._servers import Running, hypercorn_server, uvicorn_server, wait_until
+from ._servers import Running, hypercorn_server, raw_asgi_server, uvicorn_server, wait_until
 
 SERVERS = {"uvicorn": uvicorn_server, "hypercorn": hypercorn_server}
 
@@ -312,6 +312,66 @@ def test_stream_events_on_a_raw_asyncio_server() -> None:
     asyncio.run(asyncio.wait_for(main(), 30))
 
 
+def _one_event_then_idle() -> asgi.EventStreamResponse:
+    async def source(last_event_id: str) -> AsyncIterator[Event]:
+        yield Event("first", id="1")
+        await asyncio.sleep(3600)
+
+    return asgi.EventStreamResponse(source, heartbeat=None)
+
+
+@pytest.mark.parametrize("how", ["iter_lines", "iter_content"])
+def test_handle_connection_chunks_so_requests_gets_each_event_at_once(how: str) -> None:
+    import requests
+
+    with raw_asgi_server(_one_event_then_idle()) as server:
+        # The read timeout is the bound: with a body ended only by closing
+        # the connection, requests waits to fill its buffer and times out.
+        with requests.get(server.url, stream=True, timeout=(5, 5)) as response:
+            assert response.headers["transfer-encoding"] == "chunked"
+            if how == "iter_lines":
+                lines = response.iter_lines(chunk_size=512)
+                got = [next(lines), next(lines)]
+            else:
+                got = next(response.iter_content(chunk_size=512)).split(b"\n")[:2]
+    assert got == [b"id: 1", b"data: first"]
+
+
+def _raw_exchange(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(request)
+        reply = b""
+        while True:
+            data = client.recv(65536)
+            if not data:
+                return reply
+            reply += data
+
+
+def test_handle_connection_frames_each_kind_of_response() -> None:
+    async def app(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        status = int(scope["path"][1:])
+        headers = [(b"content-length", b"2")] if scope["query_string"] == b"sized" else []
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ab", "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    with raw_asgi_server(app) as server:
+
+        def get(target: str, version: str = "1.1", method: str = "GET") -> bytes:
+            request = f"{method} {target} HTTP/{version}\r\nHost: x\r\n\r\n"
+            return _raw_exchange(server.port, request.encode())
+
+        chunked = get("/200")
+        assert b"\r\nTransfer-Encoding: chunked\r\n" in chunked
+        assert chunked.endswith(b"\r\n\r\n2\r\nab\r\n0\r\n\r\n")
+        assert get("/200", "1.0").endswith(b"Connection: close\r\n\r\nab")
+        assert get("/200?sized").endswith(b"content-length: 2\r\nConnection: close\r\n\r\nab")
+        for no_body in (get("/200", method="HEAD"), get("/204"), get("/304")):
+            assert no_body.endswith(b"Connection: close\r\n\r\n")
+            assert b"Transfer-Encoding" not in no_body
+
+
 @pytest.mark.parametrize(
     "request_head",
     [
@@ -529,11 +589,13 @@ def test_handle_connection_edge_cases_of_the_asgi_protocol(
             }
 
     replies = asyncio.run(asyncio.wait_for(main(), 20))
-    assert replies["/after-the-end"].endswith(b"\r\n\r\ndone")
-    assert replies["/client-sends-more"].endswith(b"\r\n\r\nbye")
-    assert replies["/unknown-message"].endswith(b"\r\n\r\nok")
+    assert replies["/after-the-end"].endswith(b"\r\n\r\n4\r\ndone\r\n0\r\n\r\n")
+    assert replies["/client-sends-more"].endswith(b"\r\n\r\n3\r\nbye\r\n0\r\n\r\n")
+    assert replies["/unknown-message"].endswith(b"\r\n\r\n2\r\nok\r\n0\r\n\r\n")
     assert replies["/body-first"].startswith(b"HTTP/1.1 500 ")
+    # Cut short: no last chunk, so the client can tell.
     assert replies["/midway"].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert replies["/midway"].endswith(b"\r\n\r\n7\r\npartial\r\n")
     assert seen == {"/after-the-end": "http.disconnect", "/client-sends-more": "http.disconnect"}
     assert [r.getMessage() for r in caplog.records] == [
         "sse_core: error in ASGI application",
