@@ -328,6 +328,17 @@ class EventStreamResponse:
 #: Largest request head accepted by :func:`handle_connection`, in bytes.
 MAX_REQUEST_HEAD = 64 * 1024
 
+#: Largest request body :func:`handle_connection` accepts, in bytes, unless
+#: given ``max_body=``.  An event-stream request carries at most a small
+#: prompt or filter; a larger ``Content-Length`` gets ``413`` unread.
+MAX_REQUEST_BODY = 1024 * 1024
+
+#: Seconds :func:`handle_connection` gives a client to send its whole request
+#: (head and body), unless given ``request_timeout=``.  A client that sends
+#: half a head and waits would otherwise hold the connection for ever; it gets
+#: ``408``.
+REQUEST_TIMEOUT = 10.0
+
 #: Seconds :func:`handle_connection` waits, after a complete response, for the
 #: client to take the bytes still buffered before it aborts the connection.  A
 #: client that never reads would otherwise pin the connection, its buffers and
@@ -354,6 +365,40 @@ def _parse_head(head: bytes) -> Tuple[str, str, str, List[Tuple[bytes, bytes]]]:
     return method, target, version[5:], headers
 
 
+class _Refused(Exception):
+    """The request cannot be served: answer ``status`` and close."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+_Request = Tuple[str, str, str, List[Tuple[bytes, bytes]], bytes]
+
+
+async def _read_request(reader: asyncio.StreamReader, max_body: int) -> _Request:
+    """Method, target, HTTP version, headers and body of the next request.
+
+    Raises:
+        _Refused: 400 for a malformed or cut request, 413 for a body over
+            ``max_body``.
+    """
+    try:
+        # The reader's own limit (64 KiB unless start_server was given
+        # another) bounds what is buffered; this bounds what is accepted.
+        head = await reader.readuntil(b"\r\n\r\n")
+        if len(head) > MAX_REQUEST_HEAD:
+            raise ValueError("request head too large")
+        method, target, http_version, headers = _parse_head(head[:-4])
+        length = _content_length(headers)
+        if length > max_body:
+            raise _Refused(413)
+        body = await reader.readexactly(length) if length else b""
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, OSError):
+        raise _Refused(400) from None
+    return method, target, http_version, headers, body
+
+
 def _content_length(headers: List[Tuple[bytes, bytes]]) -> int:
     """The request's ``Content-Length`` (0 if none).
 
@@ -372,7 +417,12 @@ def _content_length(headers: List[Tuple[bytes, bytes]]) -> int:
 
 
 async def handle_connection(
-    app: ASGIApp, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    app: ASGIApp,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    *,
+    max_body: int = MAX_REQUEST_BODY,
+    request_timeout: Optional[float] = REQUEST_TIMEOUT,
 ) -> None:
     """Serve one HTTP/1.1 request from ``reader``/``writer`` with an ASGI app.
 
@@ -386,6 +436,10 @@ async def handle_connection(
     bodies, pipelining and keep-alive are not supported.  Errors are logged to
     the ``"sse_core"`` logger, never raised.
 
+    A malformed request gets ``400``; a ``Content-Length`` over ``max_body``
+    bytes gets ``413`` (the body is not read); a request not all received
+    within ``request_timeout`` seconds (``None``: no limit) gets ``408``.
+
     A response the application did not complete (it returned or raised
     midway, or abandoned a write after its ``send_timeout``) is aborted: the
     connection is reset and nothing still buffered is sent.  A complete one is
@@ -398,16 +452,15 @@ async def handle_connection(
     complete = False  # the whole response was handed to the kernel's buffers
     try:
         try:
-            # The reader's own limit (64 KiB unless start_server was given
-            # another) bounds what is buffered; this bounds what is accepted.
-            head = await reader.readuntil(b"\r\n\r\n")
-            if len(head) > MAX_REQUEST_HEAD:
-                raise ValueError("request head too large")
-            method, target, http_version, headers = _parse_head(head[:-4])
-            length = _content_length(headers)
-            body = await reader.readexactly(length) if length else b""
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, OSError):
-            writer.write(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+            request = _read_request(reader, max_body)
+            method, target, http_version, headers, body = await asyncio.wait_for(
+                request, request_timeout
+            )
+        except asyncio.TimeoutError:
+            writer.write(_refusal(408))
+            return
+        except _Refused as refused:
+            writer.write(_refusal(refused.status))
             return
         path, _, query = target.partition("?")
         scope: Dict[str, Any] = {
@@ -499,10 +552,16 @@ async def handle_connection(
         except Exception:
             logger.exception("sse_core: error in ASGI application")
             if not started:
-                writer.write(b"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n\r\n")
+                writer.write(_refusal(500))
     finally:
         finished = True
         await _close(writer, abort=started and not complete)
+
+
+def _refusal(status: int) -> bytes:
+    """A whole response with no body, closing the connection."""
+    line = f"HTTP/1.1 {status_line(status)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    return line.encode("latin-1")
 
 
 async def _close(writer: asyncio.StreamWriter, *, abort: bool) -> None:

@@ -429,6 +429,70 @@ def test_handle_connection_reads_content_length_as_ascii_digits_only(length: byt
     assert served == []
 
 
+def test_handle_connection_bounds_the_request_body() -> None:
+    bodies: List[bytes] = []
+
+    async def app(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        bodies.append((await receive())["body"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def main() -> List[bytes]:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await asgi.handle_connection(app, reader, writer, max_body=10)
+
+        replies = []
+        async with _raw_server(handler) as url:
+            port = int(url.rsplit(":", 1)[1])
+            for body in (b"x" * 10, b"x" * 11):
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                head = b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(body)
+                writer.write(head + body)
+                replies.append(await reader.read())
+                writer.close()
+            # The default limit: a Content-Length of 300 MiB is refused before
+            # any of the body is read (none is sent).
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % (300 << 20))
+            replies.append(await reader.read())
+            writer.close()
+        return replies
+
+    fits, over, default_over = asyncio.run(asyncio.wait_for(main(), 10))
+    assert fits.startswith(b"HTTP/1.1 204 ")
+    assert over.startswith(b"HTTP/1.1 413 ")
+    assert default_over.startswith(b"HTTP/1.1 413 ")
+    assert bodies == [b"x" * 10]
+    assert asgi.MAX_REQUEST_BODY == 1 << 20
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [b"", b"GET / HTTP/1.1\r\nHost: x\r\n", b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab"],
+)
+def test_handle_connection_answers_408_to_a_request_not_sent_in_time(sent: bytes) -> None:
+    async def app(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        raise AssertionError("not called")  # pragma: no cover
+
+    async def main() -> List[bytes]:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await asgi.handle_connection(app, reader, writer, request_timeout=0.2)
+
+        async with _raw_server(handler) as url:
+            port = int(url.rsplit(":", 1)[1])
+            # Fifty clients that stop part-way, each still connected.
+            clients = [await asyncio.open_connection("127.0.0.1", port) for _ in range(50)]
+            for _, writer in clients:
+                writer.write(sent)
+            replies = [await reader.read() for reader, _ in clients]
+            for _, writer in clients:
+                writer.close()
+            return replies
+
+    replies = asyncio.run(asyncio.wait_for(main(), 10))
+    assert all(reply.startswith(b"HTTP/1.1 408 Request Timeout\r\n") for reply in replies)
+
+
 def test_handle_connection_serves_bodies_and_reports_app_errors(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
