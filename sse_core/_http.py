@@ -34,12 +34,13 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Iterable, List, Mapping, Optional, Tuple, Union
 
-from ._encoder import encode
+from ._encoder import encode, encode_comment
 from ._events import Event
 
 __all__ = (
     "MAX_LAST_EVENT_ID_LENGTH",
     "DEFAULT_HEARTBEAT",
+    "HEARTBEAT",
     "response_headers",
     "sanitise_last_event_id",
     "last_event_id_from_asgi_headers",
@@ -60,6 +61,21 @@ MAX_LAST_EVENT_ID_LENGTH = 1024
 #: ``proxy_read_timeout`` defaults to 60), so 15 seconds keeps well inside them
 #: and costs about four bytes a client.
 DEFAULT_HEARTBEAT = 15.0
+
+#: What both adapters write on an idle stream: a comment line, without the
+#: blank line that would end a block.  WHATWG stream parsing ignores a line
+#: starting with a colon wherever it comes, so the comment joining the next
+#: event's block changes nothing for a conforming client, and the adapters
+#: only ever write it between whole events, never inside one.  A blank line
+#: would also be a no-op for a conforming client (a block with no data
+#: dispatches nothing), but clients that split the stream on blank lines and
+#: make an event of every block (sseclient among them) would report an empty
+#: event per heartbeat.  What the heartbeat is for needs no block boundary:
+#: the proxies in docs/deployment.md (nginx, load balancers, Cloudflare, the
+#: Heroku router) time out on bytes, not on events, and none of them parses
+#: the stream into events, so these seven bytes reset their idle timers as
+#: they pass.
+HEARTBEAT = encode_comment("ping")
 
 _CONTENT_TYPE = "text/event-stream; charset=utf-8"
 

@@ -40,9 +40,9 @@ from typing import (
 )
 from urllib.parse import unquote
 
-from ._encoder import encode_comment
 from ._http import (
     DEFAULT_HEARTBEAT,
+    HEARTBEAT,
     HeaderInput,
     StreamItem,
     encode_item,
@@ -72,7 +72,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: request's sanitised ``Last-Event-ID`` and returns one.
 AsyncSource = Union[AsyncIterable[StreamItem], Callable[[str], AsyncIterable[StreamItem]]]
 
-_HEARTBEAT = encode_comment("ping")
 _END = object()
 _TASK_PREFIX = "sse_core:"
 
@@ -293,7 +292,7 @@ class EventStreamResponse:
                     # Nothing finished: the wait timed out, so the stream has
                     # been silent for a heartbeat interval (to within the
                     # loop clock's resolution, which may end a wait early).
-                    await self._body(send, _HEARTBEAT)
+                    await self._body(send, HEARTBEAT)
                     last_write = loop.time()
             if complete:
                 await self._send(send, {"type": "http.response.body", "body": b""})

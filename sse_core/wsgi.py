@@ -43,6 +43,7 @@ from typing import (
 from ._encoder import encode_comment
 from ._http import (
     DEFAULT_HEARTBEAT,
+    HEARTBEAT,
     HeaderInput,
     StreamItem,
     encode_item,
@@ -56,6 +57,15 @@ __all__ = ("EventStreamResponse", "Shutdown", "StreamBody", "last_event_id")
 
 logger = logging.getLogger("sse_core")
 
+# The first chunk of every body, before the source is asked for anything.
+# WSGI servers send the status and headers with the first non-empty chunk
+# (PEP 3333), so without it a client of an idle source would see nothing,
+# not even the status, until the first event or heartbeat: httpx-sse's
+# default 5 s timeout gave up, and browsers fired `open` only then.  A bare
+# comment line: ignored by every client, and, like a heartbeat, it needs no
+# blank line (see HEARTBEAT in _http.py).
+_OPENING = encode_comment("")
+
 Environ = Mapping[str, Any]
 StartResponse = Callable[..., Any]
 
@@ -63,7 +73,6 @@ StartResponse = Callable[..., Any]
 #: sanitised ``Last-Event-ID`` and returns one.
 SyncSource = Union[Iterable[StreamItem], Callable[[str], Iterable[StreamItem]]]
 
-_HEARTBEAT = encode_comment("ping")
 
 
 def last_event_id(environ: Environ) -> str:
@@ -160,7 +169,10 @@ class EventStreamResponse:
 class StreamBody:
     """The response body of :class:`EventStreamResponse`: an iterator of chunks.
 
-    Each ``next()`` returns the bytes of one event, or a heartbeat comment.
+    The first ``next()`` returns a bare comment line (``b":\n"``), at once,
+    so that the server sends the status and headers before the source has
+    anything; each later one returns the bytes of one event, or a heartbeat
+    comment.
     Public so that a framework wanting a plain iterable of bytes (Django's
     ``StreamingHttpResponse``) can take it and still get ``close()``.
 
@@ -192,11 +204,15 @@ class StreamBody:
         self._first = b"retry: %d\n" % retry if retry is not None else None
         self._path = path
         self._last_write = time.monotonic()
+        self._opened = False
 
     def __iter__(self) -> StreamBody:
         return self
 
     def __next__(self) -> bytes:
+        if not self._opened:
+            self._opened = True
+            return _OPENING
         while True:
             iterator = self._iterator
             if iterator is None or (self._shutdown is not None and self._shutdown.triggered):
@@ -221,7 +237,7 @@ class StreamBody:
                 return data
             if self._heartbeat is not None and now - self._last_write >= self._heartbeat:
                 self._last_write = now
-                return _HEARTBEAT
+                return HEARTBEAT
 
     def close(self) -> None:
         """Close the source, so its ``finally`` blocks run (idempotent)."""

@@ -7,6 +7,7 @@ Both route on the path, with the same endpoints:
   (``start+1 .. start+N``), then the stream ends.
 * ``/echo``: one event whose data is the Last-Event-ID the app received.
 * ``/idle``: no events at all (heartbeats only).
+* ``/late``: silence for 0.3 s (heartbeats), then one event, then the end.
 * ``/forever``: an event every 20 ms until the client leaves.
 * ``/raise``: two events, then the source raises ``RuntimeError("boom")``.
 * ``/firehose``: 64 KiB events as fast as the client takes them.
@@ -28,10 +29,11 @@ from typing import Any, AsyncIterator, Callable, Dict, Iterable, Iterator, List,
 from urllib.parse import parse_qs
 
 from sse_core import Event, asgi, wsgi
-from sse_core._http import StreamItem
+from sse_core._http import DEFAULT_HEARTBEAT, StreamItem
 from sse_core.broadcast import Broadcaster
 
 BIG = "x" * 65536
+LATE = 0.3
 
 
 class Tracker:
@@ -82,6 +84,15 @@ RAW_IDS = [
 ]
 
 
+def check_heartbeats_then_late_event(raw: bytes, retry: bytes = b"") -> None:
+    """``raw`` (from ``/late``) is heartbeats, at least two, then the event's
+    block (starting with ``retry``, the field the app adds to it, if any)."""
+    pings, _, rest = raw.rpartition(b": ping\n")
+    assert pings.count(b": ping\n") >= 1
+    assert pings.replace(b": ping\n", b"") == b""
+    assert rest == retry + b"id: 1\ndata: late\n\n"
+
+
 def _start_id(last_event_id: str) -> int:
     # Only ASCII digits are digits: str.isdigit() is also true for "²" and "١".
     digits = last_event_id.isascii() and last_event_id.isdigit()
@@ -107,6 +118,12 @@ def _sync_source(
                 while True:
                     time.sleep(0.01)
                     yield None
+            elif path == "/late":
+                until = time.monotonic() + LATE
+                while time.monotonic() < until:
+                    time.sleep(0.01)
+                    yield None
+                yield Event("late", id="1")
             elif path == "/forever":
                 i = 0
                 while True:
@@ -145,7 +162,7 @@ def make_wsgi_app(
         query = parse_qs(environ.get("QUERY_STRING", ""))
         response = wsgi.EventStreamResponse(
             _sync_source(tracker, hub, path, query),
-            heartbeat=heartbeat,
+            heartbeat=DEFAULT_HEARTBEAT if "heartbeat" in query else heartbeat,
             shutdown=shutdown,
             retry=retry,
             headers={"X-Test": "yes"},
@@ -172,6 +189,9 @@ def _async_source(
                 yield Event(last_event_id, event="echo")
             elif path == "/idle":
                 await asyncio.sleep(3600)
+            elif path == "/late":
+                await asyncio.sleep(LATE)
+                yield Event("late", id="1")
             elif path == "/forever":
                 i = 0
                 while True:

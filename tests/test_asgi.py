@@ -15,7 +15,7 @@ import pytest
 
 from sse_core import Decoder, Event, asgi
 
-from ._apps import RAW_IDS, Tracker, make_asgi_app
+from ._apps import RAW_IDS, Tracker, check_heartbeats_then_late_event, make_asgi_app
 from ._clients import TIMEOUT, read_stream, read_with_httpx_sse
 from ._servers import Running, hypercorn_server, raw_asgi_server, uvicorn_server, wait_until
 
@@ -93,6 +93,18 @@ def test_last_event_id_is_read_as_utf8_from_a_real_client(
         stream = read_stream(server.url + "/echo", headers={b"Last-Event-ID": sent})
     assert stream.status == 200
     assert stream.events == [Event(seen, event="echo", id="")]
+
+
+def test_heartbeat_is_a_comment_line_that_joins_the_next_block(
+    serve: Callable[[Any], ContextManager[Running]],
+) -> None:
+    with serve(make_asgi_app(Tracker())) as server:
+        stream = read_stream(server.url + "/late")
+        _, got = read_with_httpx_sse(server.url + "/late", limit=5, headers={})
+    check_heartbeats_then_late_event(stream.raw)
+    # One event, and no empty one, for sse_core's decoder and for httpx-sse.
+    assert [(e.event, e.data, e.id) for e in stream.events] == [("message", "late", "1")]
+    assert got == [("message", "late", "1")]
 
 
 def test_heartbeats_while_idle(serve: Callable[[Any], ContextManager[Running]]) -> None:

@@ -549,7 +549,7 @@ def test_hostile_last_event_id_through_the_wsgi_adapter(name: str, value: bytes)
     environ = {"PATH_INFO": "/", "HTTP_LAST_EVENT_ID": value.decode("latin-1")}
     body = b"".join(app(environ, lambda status, headers: None))
     assert probe.ids == [""]
-    assert body == b"event: echo\ndata: got []\n\n"
+    assert body == b":\nevent: echo\ndata: got []\n\n"
     assert not _leaked(value, body)
 
 

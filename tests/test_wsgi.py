@@ -14,7 +14,7 @@ import pytest
 
 from sse_core import Event, wsgi
 
-from ._apps import RAW_IDS, Tracker, make_wsgi_app, read_track_file
+from ._apps import RAW_IDS, Tracker, check_heartbeats_then_late_event, make_wsgi_app, read_track_file
 from ._clients import TIMEOUT, read_stream, read_with_httpx_sse
 from ._servers import (
     Running,
@@ -88,6 +88,32 @@ def test_last_event_id_is_read_as_utf8_from_a_real_client(
     stream = read_stream(server.url + "/echo", headers={b"Last-Event-ID": sent})
     assert stream.status == 200
     assert [(e.event, e.data) for e in stream.events] == [("echo", seen)]
+
+
+def test_headers_arrive_before_the_first_event(served: Tuple[Running, Tracked]) -> None:
+    # An idle source and the default 15 s heartbeat: the status and headers
+    # must come at once, not with the first heartbeat.  httpx's read timeout
+    # is the bound (the status line is read before stream() returns).
+    server, _ = served
+    timeout = httpx.Timeout(10.0, read=3.0)
+    with httpx.stream("GET", server.url + "/idle?heartbeat=default", timeout=timeout) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+        assert next(response.iter_raw()) == b":\n"
+
+
+def test_heartbeat_is_a_comment_line_that_joins_the_next_block(
+    served: Tuple[Running, Tracked],
+) -> None:
+    server, _ = served
+    stream = read_stream(server.url + "/late")
+    _, got = read_with_httpx_sse(server.url + "/late", limit=5, headers={})
+    opening, raw = stream.raw[:2], stream.raw[2:]
+    assert opening == b":\n"
+    check_heartbeats_then_late_event(raw, retry=b"retry: 50\n")
+    assert [(e.event, e.data, e.id) for e in stream.events] == [("message", "late", "1")]
+    assert stream.retry == 50
+    assert got == [("message", "late", "1")]
 
 
 def test_heartbeats_while_idle(served: Tuple[Running, Tracked]) -> None:
@@ -197,6 +223,8 @@ def test_stream_body_close_closes_the_source() -> None:
             closed.append(True)
 
     body = wsgi.StreamBody(source(), heartbeat=None)
+    assert next(body) == b":\n"  # before the source is asked for anything
+    assert closed == []
     assert next(body) == b"data: a\n\n"
     body.close()
     body.close()
@@ -209,7 +237,7 @@ def test_heartbeat_only_after_the_interval() -> None:
     items: List[Any] = [None, None, "x"]
     body = wsgi.StreamBody(iter(items), heartbeat=3600)
     # Two idle markers within the interval send nothing; the event follows.
-    assert list(body) == [b"data: x\n\n"]
+    assert list(body) == [b":\n", b"data: x\n\n"]
 
 
 @pytest.mark.parametrize(
@@ -237,7 +265,7 @@ def test_stream_body_refuses_bad_arguments(kwargs: Any) -> None:
 
 def test_a_bad_item_ends_the_stream_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     body = wsgi.StreamBody(cast(Any, ["a", 1, "b"]), heartbeat=None)
-    assert list(body) == [b"data: a\n\n"]
+    assert list(body) == [b":\n", b"data: a\n\n"]
     assert [r.levelname for r in caplog.records] == ["ERROR"]
     assert isinstance(caplog.records[0].exc_info and caplog.records[0].exc_info[1], TypeError)
 
@@ -254,6 +282,7 @@ def test_a_source_whose_close_raises_is_logged(caplog: pytest.LogCaptureFixture)
             raise OSError("close failed")
 
     body = wsgi.StreamBody(Source(), heartbeat=None)
+    assert next(body) == b":\n"
     assert next(body) == b"data: x\n\n"
     body.close()
     assert [r.getMessage() for r in caplog.records] == [
