@@ -30,6 +30,7 @@ from typing import (
     Awaitable,
     Callable,
     Dict,
+    Iterable,
     List,
     MutableMapping,
     Optional,
@@ -40,6 +41,7 @@ from typing import (
 )
 from urllib.parse import unquote
 
+from ._access import CORS, DEFAULT_METHODS, check_methods, early_answer
 from ._http import (
     DEFAULT_HEARTBEAT,
     HEARTBEAT,
@@ -53,6 +55,7 @@ from ._http import (
 from ._shutdown import Shutdown
 
 __all__ = (
+    "CORS",
     "EventStreamResponse",
     "Shutdown",
     "handle_connection",
@@ -84,6 +87,16 @@ def last_event_id(scope: Scope) -> str:
     1024 characters, no control characters.
     """
     return last_event_id_from_asgi_headers(scope.get("headers", ()))
+
+
+def _encode_headers(headers: Iterable[Tuple[str, str]]) -> List[Tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+
+
+async def _send_empty(send: Send, status: int, headers: List[Tuple[bytes, bytes]]) -> None:
+    """Send a whole response with no body."""
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _next_item(iterator: AsyncIterator[StreamItem]) -> object:
@@ -130,6 +143,15 @@ class EventStreamResponse:
             in the first event's block rather than alone, because some
             clients, httpx-sse among them, turn a block with no data into an
             empty event.)
+        methods: the request methods a response built on a function answers
+            (default ``("GET", "HEAD")``; ``("POST",)`` for a stream that
+            takes a prompt).  Any other gets ``405`` with ``Allow``;
+            ``HEAD`` gets the headers and no body, without opening a source.
+            A response built on an iterable was routed by its framework, and
+            answers whatever request it is given.
+        cors: a :class:`CORS` to let pages from other origins read the stream
+            (``Access-Control-Allow-Origin`` and the rest; a response built
+            on a function also answers ``OPTIONS`` preflights).
 
     When the source ends, the response ends.  When the client disconnects,
     the shutdown switch is triggered or the server cancels the request, the
@@ -139,7 +161,8 @@ class EventStreamResponse:
 
     Raises:
         TypeError: ``source`` is neither an async iterable nor a callable.
-        ValueError: bad ``headers`` (see ``response_headers``), or a
+        ValueError: bad ``headers`` (see ``response_headers``) or
+            ``methods``, or a
             ``heartbeat``/``send_timeout`` that is not positive.
         RuntimeError: from ``__call__``: a response built on an iterable (not
             a function) was served twice.
@@ -155,6 +178,8 @@ class EventStreamResponse:
         send_timeout: Optional[float] = None,
         shutdown: Optional[Shutdown] = None,
         retry: Optional[int] = None,
+        methods: Iterable[str] = DEFAULT_METHODS,
+        cors: Optional[CORS] = None,
     ) -> None:
         if not (hasattr(source, "__aiter__") or callable(source)):
             raise TypeError(
@@ -169,14 +194,13 @@ class EventStreamResponse:
         self._source = source
         self._used = False
         self._stream_status = status
-        self._stream_headers = [
-            (name.encode("latin-1"), value.encode("latin-1"))
-            for name, value in response_headers(headers)
-        ]
+        self._stream_headers = _encode_headers(response_headers(headers))
         self._stream_heartbeat = heartbeat
         self._stream_send_timeout = send_timeout
         self._stream_shutdown = shutdown
         self._stream_retry = retry
+        self._stream_methods = check_methods(methods)
+        self._stream_cors = cors
 
     def _open(self, scope: Scope) -> AsyncIterator[StreamItem]:
         source = self._source
@@ -196,8 +220,25 @@ class EventStreamResponse:
             return
         if scope["type"] != "http":
             raise RuntimeError(f"EventStreamResponse serves HTTP, not {scope['type']!r}")
+        fields = {name.lower(): value for name, value in scope.get("headers", ())}
+        origin = fields[b"origin"].decode("latin-1") if b"origin" in fields else None
+        headers = list(self._stream_headers)
+        if self._stream_cors is not None:
+            headers += _encode_headers(self._stream_cors.response_headers(origin))
+        if not isinstance(self._source, abc.AsyncIterable):
+            method = scope.get("method", "GET")
+            preflight = b"access-control-request-method" in fields
+            answer = early_answer(
+                method, origin, preflight, self._stream_methods, self._stream_cors
+            )
+            if answer is not None:
+                await _send_empty(send, answer[0], _encode_headers(answer[1]))
+                return
+            if method == "HEAD":
+                await _send_empty(send, self._stream_status, headers)
+                return
         iterator = self._open(scope)
-        await self._run(iterator, scope, receive, send)
+        await self._run(iterator, scope, receive, send, headers)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -226,7 +267,12 @@ class EventStreamResponse:
             raise _ClientGone from error
 
     async def _run(
-        self, iterator: AsyncIterator[StreamItem], scope: Scope, receive: Receive, send: Send
+        self,
+        iterator: AsyncIterator[StreamItem],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: List[Tuple[bytes, bytes]],
     ) -> None:
         loop = asyncio.get_running_loop()
         tasks: List[asyncio.Future[Any]] = []
@@ -251,7 +297,7 @@ class EventStreamResponse:
                 {
                     "type": "http.response.start",
                     "status": self._stream_status,
-                    "headers": list(self._stream_headers),
+                    "headers": headers,
                 },
             )
             prefix = b"" if self._stream_retry is None else b"retry: %d\n" % self._stream_retry

@@ -40,6 +40,7 @@ from typing import (
     Union,
 )
 
+from ._access import CORS, DEFAULT_METHODS, check_methods, early_answer
 from ._encoder import encode_comment
 from ._http import (
     DEFAULT_HEARTBEAT,
@@ -53,7 +54,7 @@ from ._http import (
 )
 from ._shutdown import Shutdown
 
-__all__ = ("EventStreamResponse", "Shutdown", "StreamBody", "last_event_id")
+__all__ = ("CORS", "EventStreamResponse", "Shutdown", "StreamBody", "last_event_id")
 
 logger = logging.getLogger("sse_core")
 
@@ -72,7 +73,6 @@ StartResponse = Callable[..., Any]
 #: A source: an iterable of items, or a function that takes the request's
 #: sanitised ``Last-Event-ID`` and returns one.
 SyncSource = Union[Iterable[StreamItem], Callable[[str], Iterable[StreamItem]]]
-
 
 
 def last_event_id(environ: Environ) -> str:
@@ -104,13 +104,20 @@ class EventStreamResponse:
         retry: if set, a ``retry: N`` field (milliseconds) goes out with the
             first event (in its block: some clients, httpx-sse among them,
             turn a block with no data into an empty event).
+        methods: the request methods a response built on a function answers
+            (default ``("GET", "HEAD")``); any other gets ``405`` with
+            ``Allow``, and ``HEAD`` the headers alone.  As for
+            :class:`sse_core.asgi.EventStreamResponse`.
+        cors: a :class:`CORS` to let pages from other origins read the
+            stream, as for :class:`sse_core.asgi.EventStreamResponse`.
 
     If the source raises, the error is logged once (logger ``"sse_core"``) and
     the body ends normally, so the server sees a complete response.
 
     Raises:
         TypeError: ``source`` is neither iterable nor callable.
-        ValueError: bad ``headers`` or a non-positive ``heartbeat``.
+        ValueError: bad ``headers`` or ``methods``, or a non-positive
+            ``heartbeat``.
         RuntimeError: from ``__call__``: a response built on an iterator (not
             a function) was served twice.
     """
@@ -124,6 +131,8 @@ class EventStreamResponse:
         heartbeat: Optional[float] = DEFAULT_HEARTBEAT,
         shutdown: Optional[Shutdown] = None,
         retry: Optional[int] = None,
+        methods: Iterable[str] = DEFAULT_METHODS,
+        cors: Optional[CORS] = None,
     ) -> None:
         if not (hasattr(source, "__iter__") or callable(source)):
             raise TypeError(
@@ -141,6 +150,8 @@ class EventStreamResponse:
         self._stream_heartbeat = heartbeat
         self._stream_shutdown = shutdown
         self._stream_retry = retry
+        self._stream_methods = check_methods(methods)
+        self._stream_cors = cors
 
     def _open(self, environ: Environ) -> Iterator[StreamItem]:
         source = self._source
@@ -154,9 +165,25 @@ class EventStreamResponse:
             return iter(source)
         return iter(source(last_event_id(environ)))
 
-    def __call__(self, environ: Environ, start_response: StartResponse) -> StreamBody:
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        origin = environ.get("HTTP_ORIGIN")
+        headers = list(self._stream_headers)
+        if self._stream_cors is not None:
+            headers += self._stream_cors.response_headers(origin)
+        if not isinstance(self._source, abc.Iterable):
+            method = str(environ.get("REQUEST_METHOD", "GET"))
+            preflight = "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
+            answer = early_answer(
+                method, origin, preflight, self._stream_methods, self._stream_cors
+            )
+            if answer is not None:
+                start_response(status_line(answer[0]), answer[1])
+                return []
+            if method == "HEAD":
+                start_response(self._stream_status, headers)
+                return []
         iterator = self._open(environ)
-        start_response(self._stream_status, list(self._stream_headers))
+        start_response(self._stream_status, headers)
         return StreamBody(
             iterator,
             heartbeat=self._stream_heartbeat,
@@ -169,7 +196,7 @@ class EventStreamResponse:
 class StreamBody:
     """The response body of :class:`EventStreamResponse`: an iterator of chunks.
 
-    The first ``next()`` returns a bare comment line (``b":\n"``), at once,
+    The first ``next()`` returns a bare comment line (``:``), at once,
     so that the server sends the status and headers before the source has
     anything; each later one returns the bytes of one event, or a heartbeat
     comment.

@@ -80,7 +80,7 @@ RAW_IDS = [
     ("été-1".encode(), "été-1"),
     ("été-1".encode("latin-1"), "été-1"),
     ("²".encode(), "²"),
-    ("١".encode(), "١"),
+    ("\u0661".encode(), "\u0661"),  # ARABIC-INDIC DIGIT ONE
 ]
 
 
@@ -94,7 +94,7 @@ def check_heartbeats_then_late_event(raw: bytes, retry: bytes = b"") -> None:
 
 
 def _start_id(last_event_id: str) -> int:
-    # Only ASCII digits are digits: str.isdigit() is also true for "²" and "١".
+    # Only ASCII digits are digits: str.isdigit() is also true for "²" and Arabic-Indic digits.
     digits = last_event_id.isascii() and last_event_id.isdigit()
     return int(last_event_id) if digits else 0
 

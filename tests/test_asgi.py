@@ -107,6 +107,56 @@ def test_heartbeat_is_a_comment_line_that_joins_the_next_block(
     assert got == [("message", "late", "1")]
 
 
+def test_a_mounted_stream_answers_get_and_head_and_405_to_other_methods(
+    serve: Callable[[Any], ContextManager[Running]],
+) -> None:
+    tracker = Tracker()
+    with serve(make_asgi_app(tracker)) as server, httpx.Client(timeout=TIMEOUT) as client:
+        posted = client.post(server.url + "/count?n=1", content=b"x")
+        deleted = client.delete(server.url + "/count?n=1")
+        head = client.head(server.url + "/count?n=1")
+    assert (posted.status_code, posted.headers["allow"]) == (405, "GET, HEAD")
+    assert (deleted.status_code, deleted.headers["allow"]) == (405, "GET, HEAD")
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert tracker.started == []  # no source was opened for any of them
+
+
+def test_a_post_stream_and_cors_through_a_real_server(
+    serve: Callable[[Any], ContextManager[Running]],
+) -> None:
+    page = "http://127.0.0.1:1"
+
+    async def completion(last_event_id: str) -> AsyncIterator[str]:
+        for word in ("a", "b"):
+            yield word
+
+    app = asgi.EventStreamResponse(
+        completion, methods=["post"], cors=asgi.CORS([page], allow_headers=["Content-Type"])
+    )
+
+    preflight_headers = {"Origin": page, "Access-Control-Request-Method": "POST"}
+    with serve(app) as server, httpx.Client(timeout=TIMEOUT) as client:
+        posted = client.post(server.url, json={"prompt": "x"}, headers={"Origin": page})
+        got = client.get(server.url, headers={"Origin": page})
+        preflight = client.options(server.url, headers=preflight_headers)
+        foreign = client.post(server.url, headers={"Origin": "http://127.0.0.1:2"})
+    assert posted.status_code == 200
+    assert [e.data for e in Decoder().feed(posted.content)] == ["a", "b"]
+    assert posted.headers["access-control-allow-origin"] == page
+    assert posted.headers["vary"] == "Origin"
+    assert (got.status_code, got.headers["allow"]) == (405, "POST, OPTIONS")
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == page
+    assert preflight.headers["access-control-allow-methods"] == "POST"
+    assert preflight.headers["access-control-allow-headers"] == "Content-Type"
+    assert preflight.headers["access-control-max-age"] == "600"
+    assert "access-control-allow-credentials" not in preflight.headers
+    # Another origin is served, without the header that would let its page read it.
+    assert foreign.status_code == 200
+    assert "access-control-allow-origin" not in foreign.headers
+
+
 def test_heartbeats_while_idle(serve: Callable[[Any], ContextManager[Running]]) -> None:
     tracker = Tracker()
     with serve(make_asgi_app(tracker)) as server:
@@ -336,16 +386,17 @@ def _one_event_then_idle() -> asgi.EventStreamResponse:
 def test_handle_connection_chunks_so_requests_gets_each_event_at_once(how: str) -> None:
     import requests
 
-    with raw_asgi_server(_one_event_then_idle()) as server:
-        # The read timeout is the bound: with a body ended only by closing
-        # the connection, requests waits to fill its buffer and times out.
-        with requests.get(server.url, stream=True, timeout=(5, 5)) as response:
-            assert response.headers["transfer-encoding"] == "chunked"
-            if how == "iter_lines":
-                lines = response.iter_lines(chunk_size=512)
-                got = [next(lines), next(lines)]
-            else:
-                got = next(response.iter_content(chunk_size=512)).split(b"\n")[:2]
+    # The read timeout is the bound: with a body ended only by closing the
+    # connection, requests waits to fill its buffer and times out.
+    with raw_asgi_server(_one_event_then_idle()) as server, requests.get(
+        server.url, stream=True, timeout=(5, 5)
+    ) as response:
+        assert response.headers["transfer-encoding"] == "chunked"
+        if how == "iter_lines":
+            lines = response.iter_lines(chunk_size=512)
+            got = [next(lines), next(lines)]
+        else:
+            got = next(response.iter_content(chunk_size=512)).split(b"\n")[:2]
     assert got == [b"id: 1", b"data: first"]
 
 

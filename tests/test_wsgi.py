@@ -12,9 +12,15 @@ from typing import Any, Callable, Dict, Iterator, List, Tuple, cast
 import httpx
 import pytest
 
-from sse_core import Event, wsgi
+from sse_core import Decoder, Event, wsgi
 
-from ._apps import RAW_IDS, Tracker, check_heartbeats_then_late_event, make_wsgi_app, read_track_file
+from ._apps import (
+    RAW_IDS,
+    Tracker,
+    check_heartbeats_then_late_event,
+    make_wsgi_app,
+    read_track_file,
+)
 from ._clients import TIMEOUT, read_stream, read_with_httpx_sse
 from ._servers import (
     Running,
@@ -114,6 +120,44 @@ def test_heartbeat_is_a_comment_line_that_joins_the_next_block(
     assert [(e.event, e.data, e.id) for e in stream.events] == [("message", "late", "1")]
     assert stream.retry == 50
     assert got == [("message", "late", "1")]
+
+
+def test_a_mounted_stream_answers_get_and_head_and_405_to_other_methods(
+    served: Tuple[Running, Tracked],
+) -> None:
+    server, tracked = served
+    with httpx.Client(timeout=TIMEOUT) as client:
+        posted = client.post(server.url + "/count?n=1", content=b"x")
+        head = client.head(server.url + "/count?n=1")
+        got = client.get(server.url + "/count?n=1")
+    assert (posted.status_code, posted.headers["allow"]) == (405, "GET, HEAD")
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert got.status_code == 200
+    wait_until(lambda: tracked()["finish"] == ["/count"], what="the GET's source to end")
+    assert tracked()["start"] == ["/count"]  # the GET's, and no other
+
+
+def test_a_post_stream_with_cors_and_its_preflight() -> None:
+    page = "http://127.0.0.1:1"
+    response = wsgi.EventStreamResponse(
+        lambda last_event_id: iter(["a", "b"]),
+        methods=("POST",),
+        cors=wsgi.CORS(page, credentials=True),
+        heartbeat=None,
+    )
+    preflight_headers = {"Origin": page, "Access-Control-Request-Method": "POST"}
+    with wsgiref_server(response) as server, httpx.Client(timeout=TIMEOUT) as client:
+        posted = client.post(server.url, content=b"{}", headers={"Origin": page})
+        got = client.get(server.url)
+        preflight = client.options(server.url, headers=preflight_headers)
+    assert [e.data for e in Decoder().feed(posted.content)] == ["a", "b"]
+    assert posted.headers["access-control-allow-origin"] == page
+    assert posted.headers["access-control-allow-credentials"] == "true"
+    assert (got.status_code, got.headers["allow"]) == (405, "POST, OPTIONS")
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-headers"] == "Last-Event-ID"
+    assert preflight.headers["access-control-allow-credentials"] == "true"
 
 
 def test_heartbeats_while_idle(served: Tuple[Running, Tracked]) -> None:
