@@ -60,6 +60,7 @@ __all__ = (
     "Shutdown",
     "handle_connection",
     "last_event_id",
+    "stream_body",
     "stream_events",
 )
 
@@ -351,21 +352,99 @@ class EventStreamResponse:
         await self._send(send, {"type": "http.response.body", "body": chunk, "more_body": True})
 
     async def _cleanup(self, iterator: AsyncIterator[StreamItem], tasks: List[Any]) -> None:
-        for task in tasks:
-            task.cancel()
-        # Wait for cancellation to land, so the source is not running when
-        # aclose() is called.  asyncio.wait never raises the tasks' errors.
-        # (There is always at least the task watching for a disconnect.)
+        await _end(iterator, tasks)
+
+
+async def _end(iterator: AsyncIterator[StreamItem], tasks: List[Any]) -> None:
+    """Cancel a stream's tasks, then close its source."""
+    for task in tasks:
+        task.cancel()
+    # Wait for cancellation to land, so the source is not running when
+    # aclose() is called.  asyncio.wait never raises the tasks' errors.
+    if tasks:
         await asyncio.wait(tasks)
-        for task in tasks:
-            if not task.cancelled() and task.exception() is not None:
-                logger.error("sse_core: error while ending a stream", exc_info=task.exception())
-        aclose = getattr(iterator, "aclose", None)
-        if aclose is not None:
-            try:
-                await aclose()
-            except Exception:
-                logger.exception("sse_core: the event source raised while closing")
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("sse_core: error while ending a stream", exc_info=task.exception())
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        try:
+            await aclose()
+        except Exception:
+            logger.exception("sse_core: the event source raised while closing")
+
+
+async def stream_body(
+    source: AsyncIterable[StreamItem],
+    *,
+    heartbeat: Optional[float] = DEFAULT_HEARTBEAT,
+    shutdown: Optional[Shutdown] = None,
+    retry: Optional[int] = None,
+) -> AsyncIterator[bytes]:
+    """The encoded stream of ``source`` as an async iterator of chunks.
+
+    For frameworks whose streaming response takes an async iterator of bytes
+    rather than an ASGI callable: Django's ``StreamingHttpResponse`` under
+    ASGI (``docs/django.md``).  Each chunk is one event, or a heartbeat
+    comment after ``heartbeat`` seconds of silence; ``shutdown`` and
+    ``retry`` are as for :class:`EventStreamResponse`.  The framework owns
+    the connection, so it must notice a client leaving: when it stops the
+    iteration (``aclose()``, or cancelling the task, as Django does on
+    ``http.disconnect``), the source is closed, so its ``finally`` blocks
+    run.  A failing source is logged once and ends the body.
+
+    Raises:
+        ValueError: a ``heartbeat`` that is not positive, a negative ``retry``
+            (when iteration starts).
+    """
+    if heartbeat is not None and heartbeat <= 0:
+        raise ValueError(f"heartbeat must be > 0 or None, got {heartbeat}")
+    if retry is not None and (type(retry) is not int or retry < 0):
+        raise ValueError(f"retry must be a non-negative int, got {retry!r}")
+    loop = asyncio.get_running_loop()
+    iterator = source.__aiter__()
+    tasks: List[asyncio.Future[Any]] = []
+    stopping = None
+    if shutdown is not None:
+        stopping = asyncio.ensure_future(shutdown.wait())
+        tasks.append(stopping)
+    pending: Optional[asyncio.Future[Any]] = None
+    prefix = b"" if retry is None else b"retry: %d\n" % retry
+    last_write = loop.time()
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(_next_item(iterator))
+                tasks.append(pending)
+            timeout = None
+            if heartbeat is not None:
+                timeout = max(0.0, last_write + heartbeat - loop.time())
+            watched = {pending} if stopping is None else {pending, stopping}
+            done, _ = await asyncio.wait(
+                watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if stopping is not None and stopping in done:
+                return
+            if pending in done:
+                task, pending = pending, None
+                tasks.remove(task)
+                try:
+                    item = task.result()
+                    chunk = None if item is _END else encode_item(cast(StreamItem, item))
+                except Exception:
+                    logger.exception("sse_core: the event source raised; ending the stream")
+                    return
+                if item is _END:
+                    return
+                if chunk is not None:
+                    yield prefix + chunk if prefix else chunk
+                    prefix = b""
+                    last_write = loop.time()
+            else:
+                yield HEARTBEAT
+                last_write = loop.time()
+    finally:
+        await _end(iterator, tasks)
 
 
 # --- a minimal HTTP/1.1 server for ASGI apps over asyncio streams -------------
@@ -640,7 +719,9 @@ async def stream_events(
         server = await asyncio.start_server(on_connect, "127.0.0.1", 8000)
 
     Reads the request head, then streams as :class:`EventStreamResponse` does
-    (``options`` are its keyword arguments), whatever the method and path.
+    (``options`` are its keyword arguments), whatever the path (a function
+    ``source`` answers the methods in ``methods=``, ``GET`` and ``HEAD`` by
+    default).
     Closes the connection when done.
     """
     await handle_connection(EventStreamResponse(source, **options), reader, writer)

@@ -81,7 +81,10 @@ def uvicorn_server(app: Any) -> Iterator[Running]:
         port=0,
         log_level="warning",
         log_config=None,
-        lifespan="on",
+        # "auto": apps that answer lifespan messages get them (and fail to
+        # start if startup fails); Django's ASGI handler, which refuses them,
+        # still serves.
+        lifespan="auto",
         access_log=False,
     )
     server = uvicorn.Server(config)

@@ -810,3 +810,88 @@ def test_a_failing_receive_ends_the_stream_and_is_logged(
     assert body == b""
     assert closed == [True]
     assert [r.getMessage() for r in caplog.records] == ["sse_core: error while ending a stream"]
+
+
+def test_stream_body_encodes_heartbeats_and_closes_the_source(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    closed: List[str] = []
+
+    async def source() -> AsyncIterator[Any]:
+        try:
+            yield Event("a", id="1")
+            yield None  # ignored: the body keeps time itself
+            await asyncio.sleep(0.2)  # silence: a heartbeat (every 50 ms)
+            yield "b"
+            yield 42  # not an item: logged, and the body ends
+        finally:
+            closed.append("source")
+
+    async def main() -> List[bytes]:
+        return [chunk async for chunk in asgi.stream_body(source(), heartbeat=0.05, retry=7)]
+
+    chunks = asyncio.run(asyncio.wait_for(main(), 10))
+    assert chunks[0] == b"retry: 7\nid: 1\ndata: a\n\n"
+    assert chunks[-1] == b"data: b\n\n"
+    assert set(chunks[1:-1]) == {b": ping\n"} and len(chunks) >= 3
+    assert closed == ["source"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "sse_core: the event source raised; ending the stream"
+    ]
+
+
+def test_stream_body_closed_or_cancelled_or_shut_down_closes_the_source() -> None:
+    closed: List[str] = []
+
+    async def forever(name: str) -> AsyncIterator[str]:
+        try:
+            yield "first"
+            await asyncio.sleep(3600)
+            yield "never"  # pragma: no cover
+        finally:
+            closed.append(name)
+
+    async def main() -> List[bytes]:
+        # aclose() by the framework, after the first chunk
+        body = asgi.stream_body(forever("aclose"), heartbeat=None)
+        assert await body.__anext__() == b"data: first\n\n"
+        await body.aclose()
+        # a cancelled task (what Django does on http.disconnect)
+        chunks: List[bytes] = []
+
+        async def consume() -> None:
+            async for chunk in asgi.stream_body(forever("cancel")):
+                chunks.append(chunk)
+
+        task = asyncio.ensure_future(consume())
+        while not chunks:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        # a shutdown switch, before and after it is triggered
+        switch = asgi.Shutdown()
+        body = asgi.stream_body(forever("shutdown"), heartbeat=None, shutdown=switch)
+        assert await body.__anext__() == b"data: first\n\n"
+        switch.trigger()
+        chunks += [chunk async for chunk in body]
+        later = [c async for c in asgi.stream_body(forever("late"), shutdown=switch)]
+        return chunks + later
+
+    assert asyncio.run(asyncio.wait_for(main(), 10)) == [b"data: first\n\n"]
+    assert closed == ["aclose", "cancel", "shutdown", "late"]
+
+
+def test_stream_body_ends_with_a_source_without_aclose_and_checks_its_arguments() -> None:
+    async def main() -> List[bytes]:
+        return [c async for c in asgi.stream_body(_Source(["x", None, "y"]), heartbeat=None)]
+
+    assert asyncio.run(main()) == [b"data: x\n\n", b"data: y\n\n"]
+    for kwargs in ({"heartbeat": 0}, {"retry": -1}):
+
+        async def bad(kwargs: Any = kwargs) -> None:
+            async for _ in asgi.stream_body(_Source([]), **kwargs):
+                pass  # pragma: no cover
+
+        with pytest.raises(ValueError):
+            asyncio.run(bad())
