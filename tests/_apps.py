@@ -254,5 +254,7 @@ async def _never() -> AsyncIterator[StreamItem]:
 
 
 # For waitress and gunicorn, which import the app by name in a subprocess.
+# The switch the shutdown recipes in docs/wsgi.md trigger ("from app import shutdown").
+shutdown = wsgi.Shutdown()
 _track_file = os.environ.get("SSE_TEST_TRACK_FILE")
-wsgi_app = make_wsgi_app(Tracker(_track_file), retry=50) if _track_file else None
+wsgi_app = make_wsgi_app(Tracker(_track_file), retry=50, shutdown=shutdown) if _track_file else None

@@ -216,7 +216,7 @@ def wsgiref_server(app: Any) -> Iterator[Running]:
         assert not thread.is_alive()
 
 
-def _python_env(**extra: str) -> Dict[str, str]:
+def python_env(**extra: str) -> Dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(TESTS)])
     env.update(extra)
@@ -239,7 +239,7 @@ def subprocess_server(argv: List[str], port: int, **env: str) -> Iterator[Runnin
     process = subprocess.Popen(
         argv,
         cwd=str(TESTS),
-        env=_python_env(**env),
+        env=python_env(**env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

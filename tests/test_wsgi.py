@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
+import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Tuple, cast
@@ -23,10 +27,15 @@ from ._apps import (
 )
 from ._clients import TIMEOUT, read_stream, read_with_httpx_sse
 from ._servers import (
+    ROOT,
+    TESTS,
     Running,
     free_port,
     gunicorn_argv,
+    python_env,
+    stop_process,
     subprocess_server,
+    wait_for_port,
     wait_until,
     waitress_argv,
     wsgiref_server,
@@ -224,6 +233,95 @@ def test_100_concurrent_streams() -> None:
     assert len(results) == 100
     for events in results:
         assert [e.id for e in events] == ["1", "2", "3", "4", "5"]
+
+
+def _docs_block(marker: str) -> str:
+    """The ```python block of docs/wsgi.md that contains ``marker``."""
+    text = (ROOT / "docs" / "wsgi.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```$", text, re.S | re.M)
+    (block,) = [block for block in blocks if marker in block]
+    return str(block)
+
+
+def _open_streams(url: str, count: int) -> List[threading.Thread]:
+    """``count`` clients reading ``url`` to its end, each in a thread."""
+
+    def read() -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            read_stream(url, deadline=60)
+
+    threads = [threading.Thread(target=read, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+@pytest.mark.parametrize("worker", ["gthread", "sync"])
+def test_gunicorn_sigterm_recipe_runs_every_finally(worker: str, tmp_path: Path) -> None:
+    config = tmp_path / "gunicorn.conf.py"
+    recipe = _docs_block("def post_worker_init(worker):")
+    config.write_text(recipe.replace("from app import shutdown", "from _apps import shutdown"))
+    track_file = str(tmp_path / "track.txt")
+    port = free_port()
+    streams = 10 if worker == "gthread" else 1  # a sync worker serves one at a time
+    argv = gunicorn_argv(port, worker)
+    # The graceful timeout is long, so that only the recipe can end the streams in time.
+    argv[argv.index("--graceful-timeout") + 1] = "60"
+    argv[-1:-1] = ["--threads", "16", "--config", str(config)]
+    process = subprocess.Popen(
+        argv,
+        cwd=str(TESTS),
+        env=python_env(SSE_TEST_TRACK_FILE=track_file),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process=process)
+        readers = _open_streams(f"http://127.0.0.1:{port}/forever", streams)
+        tracked = lambda: read_track_file(track_file)  # noqa: E731
+        wait_until(lambda: len(tracked()["start"]) == streams, what="the streams to start")
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)  # well inside the 60 s graceful timeout
+    finally:
+        stop_process(process)
+    assert process.returncode == 0
+    assert len(tracked()["finish"]) == streams  # every finally ran
+    for reader in readers:
+        reader.join(10)
+        assert not reader.is_alive()  # each client saw its response end
+
+
+def test_waitress_sigterm_recipe_runs_every_finally(tmp_path: Path) -> None:
+    script = tmp_path / "serve.py"
+    recipe = _docs_block("waitress.create_server(app, **options)")
+    port = free_port()
+    script.write_text(
+        "from _apps import shutdown, wsgi_app\n"
+        + recipe
+        + f"\nserve(wsgi_app, shutdown, listen='127.0.0.1:{port}', threads=16)\n"
+    )
+    track_file = str(tmp_path / "track.txt")
+    process = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=str(TESTS),
+        env=python_env(SSE_TEST_TRACK_FILE=track_file),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process=process)
+        readers = _open_streams(f"http://127.0.0.1:{port}/forever", 10)
+        tracked = lambda: read_track_file(track_file)  # noqa: E731
+        wait_until(lambda: len(tracked()["start"]) == 10, what="the streams to start")
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    finally:
+        stop_process(process)
+    assert process.returncode == 0
+    assert len(tracked()["finish"]) == 10  # every finally ran
+    for reader in readers:
+        reader.join(10)
+        assert not reader.is_alive()
 
 
 def test_shutdown_switch_ends_open_streams() -> None:
