@@ -346,13 +346,10 @@ class EventStreamResponse:
         except _ClientGone:
             pass
         finally:
-            await self._cleanup(iterator, tasks)
+            await _end(iterator, tasks)
 
     async def _body(self, send: Send, chunk: bytes) -> None:
         await self._send(send, {"type": "http.response.body", "body": chunk, "more_body": True})
-
-    async def _cleanup(self, iterator: AsyncIterator[StreamItem], tasks: List[Any]) -> None:
-        await _end(iterator, tasks)
 
 
 async def _end(iterator: AsyncIterator[StreamItem], tasks: List[Any]) -> None:

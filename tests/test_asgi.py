@@ -895,3 +895,50 @@ def test_stream_body_ends_with_a_source_without_aclose_and_checks_its_arguments(
 
         with pytest.raises(ValueError):
             asyncio.run(bad())
+
+
+@pytest.mark.parametrize(
+    ("request_line", "reply_end"),
+    [
+        (b"GET /wait HTTP/1.1", b""),  # cancelled before the response: nothing sent
+        (b"GET /stream HTTP/1.0", b"\r\n\r\nstarted"),  # close-delimited: the close ends it
+        (b"GET /stream HTTP/1.1", b"\r\n\r\n7\r\nstarted\r\n0\r\n\r\n"),  # the last chunk
+    ],
+)
+def test_handle_connection_cancelled_by_a_stopping_server(
+    request_line: bytes, reply_end: bytes
+) -> None:
+    async def app(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        if scope["path"] == "/stream":
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"started", "more_body": True})
+        await asyncio.sleep(3600)
+
+    async def main() -> bytes:
+        tasks: List[asyncio.Task[Any]] = []
+
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            tasks.append(asyncio.current_task())  # type: ignore[arg-type]
+            with contextlib.suppress(asyncio.CancelledError):
+                await asgi.handle_connection(app, reader, writer)
+
+        async with _raw_server(handler) as url:
+            port = int(url.rsplit(":", 1)[1])
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(request_line + b"\r\nHost: x\r\n\r\n")
+            head = b""
+            if request_line.startswith(b"GET /stream"):
+                head = await reader.readuntil(b"started")
+            else:
+                while not tasks:
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.1)  # the request is read; the app waits
+            tasks[0].cancel()
+            reply = head + await reader.read()
+            writer.close()
+            return reply
+
+    reply = asyncio.run(asyncio.wait_for(main(), 10))
+    assert reply.endswith(reply_end)
+    if not reply_end:
+        assert reply == b""
