@@ -25,6 +25,7 @@ import logging
 from collections import abc
 from typing import (
     Any,
+    AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
     Awaitable,
@@ -377,7 +378,7 @@ async def stream_body(
     heartbeat: Optional[float] = DEFAULT_HEARTBEAT,
     shutdown: Optional[Shutdown] = None,
     retry: Optional[int] = None,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The encoded stream of ``source`` as an async iterator of chunks.
 
     For frameworks whose streaming response takes an async iterator of bytes

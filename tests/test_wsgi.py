@@ -53,6 +53,10 @@ def _serve(kind: str, tmp_path: Path) -> Iterator[Tuple[Running, Tracked]]:
             yield server, lambda: {"start": tracker.started, "finish": tracker.finished}
         return
     track_file = str(tmp_path / "track.txt")
+
+    def tracked() -> Dict[str, List[str]]:
+        return read_track_file(track_file)
+
     port = free_port()
     argv = waitress_argv(port) if kind == "waitress" else gunicorn_argv(port, kind.split("-")[1])
     with subprocess_server(argv, port, SSE_TEST_TRACK_FILE=track_file) as server:
@@ -262,6 +266,10 @@ def test_gunicorn_sigterm_recipe_runs_every_finally(worker: str, tmp_path: Path)
     recipe = _docs_block("def post_worker_init(worker):")
     config.write_text(recipe.replace("from app import shutdown", "from _apps import shutdown"))
     track_file = str(tmp_path / "track.txt")
+
+    def tracked() -> Dict[str, List[str]]:
+        return read_track_file(track_file)
+
     port = free_port()
     streams = 10 if worker == "gthread" else 1  # a sync worker serves one at a time
     argv = gunicorn_argv(port, worker)
@@ -278,7 +286,6 @@ def test_gunicorn_sigterm_recipe_runs_every_finally(worker: str, tmp_path: Path)
     try:
         wait_for_port(port, process=process)
         readers = _open_streams(f"http://127.0.0.1:{port}/forever", streams)
-        tracked = lambda: read_track_file(track_file)  # noqa: E731
         wait_until(lambda: len(tracked()["start"]) == streams, what="the streams to start")
         process.send_signal(signal.SIGTERM)
         process.wait(30)  # well inside the 60 s graceful timeout
@@ -301,6 +308,10 @@ def test_waitress_sigterm_recipe_runs_every_finally(tmp_path: Path) -> None:
         + f"\nserve(wsgi_app, shutdown, listen='127.0.0.1:{port}', threads=16)\n"
     )
     track_file = str(tmp_path / "track.txt")
+
+    def tracked() -> Dict[str, List[str]]:
+        return read_track_file(track_file)
+
     process = subprocess.Popen(
         [sys.executable, str(script)],
         cwd=str(TESTS),
@@ -311,7 +322,6 @@ def test_waitress_sigterm_recipe_runs_every_finally(tmp_path: Path) -> None:
     try:
         wait_for_port(port, process=process)
         readers = _open_streams(f"http://127.0.0.1:{port}/forever", 10)
-        tracked = lambda: read_track_file(track_file)  # noqa: E731
         wait_until(lambda: len(tracked()["start"]) == 10, what="the streams to start")
         process.send_signal(signal.SIGTERM)
         process.wait(30)
