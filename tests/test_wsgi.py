@@ -53,10 +53,6 @@ def _serve(kind: str, tmp_path: Path) -> Iterator[Tuple[Running, Tracked]]:
             yield server, lambda: {"start": tracker.started, "finish": tracker.finished}
         return
     track_file = str(tmp_path / "track.txt")
-
-    def tracked() -> Dict[str, List[str]]:
-        return read_track_file(track_file)
-
     port = free_port()
     argv = waitress_argv(port) if kind == "waitress" else gunicorn_argv(port, kind.split("-")[1])
     with subprocess_server(argv, port, SSE_TEST_TRACK_FILE=track_file) as server:
