@@ -107,6 +107,12 @@ def waitress_server(app: Any, **adjustments: Any) -> Iterator[Running]:
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4, **adjustments)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    # A dispatcher thread counts as busy until it first waits for a task; a
+    # request arriving before then is queued and waitress warns ("Task queue
+    # depth is 1"), which the tests count as a problem.  Slow starts happen
+    # under load, so wait for every thread to be idle.
+    dispatcher = server.task_dispatcher
+    wait_until(lambda: dispatcher.active_count == 0, what="waitress's threads to start")
     try:
         yield Running(_waitress_port(server))
     finally:
