@@ -12,14 +12,21 @@ request header (WHATWG "reestablish the connection").  The value comes from the
 network, so it is never trusted: :func:`sanitise_last_event_id` returns ``""``
 (as if the header were absent) unless the value
 
-* decodes as UTF-8 (header bytes are taken as Latin-1 first, as WSGI and ASGI
-  servers hand them over, then re-read as UTF-8, which is what browsers send),
 * is at most :data:`MAX_LAST_EVENT_ID_LENGTH` characters once surrounding
   spaces and tabs are stripped, and
 * holds no control character (U+0000 to U+001F, U+007F to U+009F).
 
 So an application that echoes the value back as an event ``id`` can never
 inject a line, and the value has a known maximum size.
+
+The value is read as UTF-8, which is what the WHATWG EventSource algorithm
+sends (WSGI servers hand header bytes over as a Latin-1 ``str``, per PEP 3333,
+so those are first encoded back to the bytes received).  Bytes that are not
+UTF-8 are read as Latin-1 instead: no browser sends them, but older clients,
+sse_core's own among them, sent the ID as Latin-1, and reading it so lets such
+a client resume after ``été-1`` rather than from nothing.  The two readings
+disagree only on Latin-1 text that is also valid UTF-8 (``Ã©`` reads as
+``é``), which no real event ID is likely to be.
 """
 
 from __future__ import annotations
@@ -27,12 +34,13 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Iterable, List, Mapping, Optional, Tuple, Union
 
-from ._encoder import encode
+from ._encoder import encode, encode_comment
 from ._events import Event
 
 __all__ = (
     "MAX_LAST_EVENT_ID_LENGTH",
     "DEFAULT_HEARTBEAT",
+    "HEARTBEAT",
     "response_headers",
     "sanitise_last_event_id",
     "last_event_id_from_asgi_headers",
@@ -53,6 +61,21 @@ MAX_LAST_EVENT_ID_LENGTH = 1024
 #: ``proxy_read_timeout`` defaults to 60), so 15 seconds keeps well inside them
 #: and costs about four bytes a client.
 DEFAULT_HEARTBEAT = 15.0
+
+#: What both adapters write on an idle stream: a comment line, without the
+#: blank line that would end a block.  WHATWG stream parsing ignores a line
+#: starting with a colon wherever it comes, so the comment joining the next
+#: event's block changes nothing for a conforming client, and the adapters
+#: only ever write it between whole events, never inside one.  A blank line
+#: would also be a no-op for a conforming client (a block with no data
+#: dispatches nothing), but clients that split the stream on blank lines and
+#: make an event of every block (sseclient among them) would report an empty
+#: event per heartbeat.  What the heartbeat is for needs no block boundary:
+#: the proxies in docs/deployment.md (nginx, load balancers, Cloudflare, the
+#: Heroku router) time out on bytes, not on events, and none of them parses
+#: the stream into events, so these seven bytes reset their idle timers as
+#: they pass.
+HEARTBEAT = encode_comment("ping")
 
 _CONTENT_TYPE = "text/event-stream; charset=utf-8"
 
@@ -128,7 +151,7 @@ def sanitise_last_event_id(value: Union[str, bytes, None]) -> str:
     try:
         text = bytes(value).decode("utf-8")
     except UnicodeDecodeError:
-        return ""
+        text = bytes(value).decode("latin-1")  # an older client's Latin-1: see above
     text = text.strip(" \t")
     if len(text) > MAX_LAST_EVENT_ID_LENGTH:
         return ""

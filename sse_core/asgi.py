@@ -25,11 +25,13 @@ import logging
 from collections import abc
 from typing import (
     Any,
+    AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
     Awaitable,
     Callable,
     Dict,
+    Iterable,
     List,
     MutableMapping,
     Optional,
@@ -40,9 +42,10 @@ from typing import (
 )
 from urllib.parse import unquote
 
-from ._encoder import encode_comment
+from ._access import CORS, DEFAULT_METHODS, check_methods, early_answer
 from ._http import (
     DEFAULT_HEARTBEAT,
+    HEARTBEAT,
     HeaderInput,
     StreamItem,
     encode_item,
@@ -53,10 +56,12 @@ from ._http import (
 from ._shutdown import Shutdown
 
 __all__ = (
+    "CORS",
     "EventStreamResponse",
     "Shutdown",
     "handle_connection",
     "last_event_id",
+    "stream_body",
     "stream_events",
 )
 
@@ -72,7 +77,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: request's sanitised ``Last-Event-ID`` and returns one.
 AsyncSource = Union[AsyncIterable[StreamItem], Callable[[str], AsyncIterable[StreamItem]]]
 
-_HEARTBEAT = encode_comment("ping")
 _END = object()
 _TASK_PREFIX = "sse_core:"
 
@@ -85,6 +89,16 @@ def last_event_id(scope: Scope) -> str:
     1024 characters, no control characters.
     """
     return last_event_id_from_asgi_headers(scope.get("headers", ()))
+
+
+def _encode_headers(headers: Iterable[Tuple[str, str]]) -> List[Tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+
+
+async def _send_empty(send: Send, status: int, headers: List[Tuple[bytes, bytes]]) -> None:
+    """Send a whole response with no body."""
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _next_item(iterator: AsyncIterator[StreamItem]) -> object:
@@ -131,6 +145,15 @@ class EventStreamResponse:
             in the first event's block rather than alone, because some
             clients, httpx-sse among them, turn a block with no data into an
             empty event.)
+        methods: the request methods a response built on a function answers
+            (default ``("GET", "HEAD")``; ``("POST",)`` for a stream that
+            takes a prompt).  Any other gets ``405`` with ``Allow``;
+            ``HEAD`` gets the headers and no body, without opening a source.
+            A response built on an iterable was routed by its framework, and
+            answers whatever request it is given.
+        cors: a :class:`CORS` to let pages from other origins read the stream
+            (``Access-Control-Allow-Origin`` and the rest; a response built
+            on a function also answers ``OPTIONS`` preflights).
 
     When the source ends, the response ends.  When the client disconnects,
     the shutdown switch is triggered or the server cancels the request, the
@@ -140,7 +163,8 @@ class EventStreamResponse:
 
     Raises:
         TypeError: ``source`` is neither an async iterable nor a callable.
-        ValueError: bad ``headers`` (see ``response_headers``), or a
+        ValueError: bad ``headers`` (see ``response_headers``) or
+            ``methods``, or a
             ``heartbeat``/``send_timeout`` that is not positive.
         RuntimeError: from ``__call__``: a response built on an iterable (not
             a function) was served twice.
@@ -156,6 +180,8 @@ class EventStreamResponse:
         send_timeout: Optional[float] = None,
         shutdown: Optional[Shutdown] = None,
         retry: Optional[int] = None,
+        methods: Iterable[str] = DEFAULT_METHODS,
+        cors: Optional[CORS] = None,
     ) -> None:
         if not (hasattr(source, "__aiter__") or callable(source)):
             raise TypeError(
@@ -170,14 +196,13 @@ class EventStreamResponse:
         self._source = source
         self._used = False
         self._stream_status = status
-        self._stream_headers = [
-            (name.encode("latin-1"), value.encode("latin-1"))
-            for name, value in response_headers(headers)
-        ]
+        self._stream_headers = _encode_headers(response_headers(headers))
         self._stream_heartbeat = heartbeat
         self._stream_send_timeout = send_timeout
         self._stream_shutdown = shutdown
         self._stream_retry = retry
+        self._stream_methods = check_methods(methods)
+        self._stream_cors = cors
 
     def _open(self, scope: Scope) -> AsyncIterator[StreamItem]:
         source = self._source
@@ -197,8 +222,25 @@ class EventStreamResponse:
             return
         if scope["type"] != "http":
             raise RuntimeError(f"EventStreamResponse serves HTTP, not {scope['type']!r}")
+        fields = {name.lower(): value for name, value in scope.get("headers", ())}
+        origin = fields[b"origin"].decode("latin-1") if b"origin" in fields else None
+        headers = list(self._stream_headers)
+        if self._stream_cors is not None:
+            headers += _encode_headers(self._stream_cors.response_headers(origin))
+        if not isinstance(self._source, abc.AsyncIterable):
+            method = scope.get("method", "GET")
+            preflight = b"access-control-request-method" in fields
+            answer = early_answer(
+                method, origin, preflight, self._stream_methods, self._stream_cors
+            )
+            if answer is not None:
+                await _send_empty(send, answer[0], _encode_headers(answer[1]))
+                return
+            if method == "HEAD":
+                await _send_empty(send, self._stream_status, headers)
+                return
         iterator = self._open(scope)
-        await self._run(iterator, scope, receive, send)
+        await self._run(iterator, scope, receive, send, headers)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -227,7 +269,12 @@ class EventStreamResponse:
             raise _ClientGone from error
 
     async def _run(
-        self, iterator: AsyncIterator[StreamItem], scope: Scope, receive: Receive, send: Send
+        self,
+        iterator: AsyncIterator[StreamItem],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: List[Tuple[bytes, bytes]],
     ) -> None:
         loop = asyncio.get_running_loop()
         tasks: List[asyncio.Future[Any]] = []
@@ -252,7 +299,7 @@ class EventStreamResponse:
                 {
                     "type": "http.response.start",
                     "status": self._stream_status,
-                    "headers": list(self._stream_headers),
+                    "headers": headers,
                 },
             )
             prefix = b"" if self._stream_retry is None else b"retry: %d\n" % self._stream_retry
@@ -293,34 +340,109 @@ class EventStreamResponse:
                     # Nothing finished: the wait timed out, so the stream has
                     # been silent for a heartbeat interval (to within the
                     # loop clock's resolution, which may end a wait early).
-                    await self._body(send, _HEARTBEAT)
+                    await self._body(send, HEARTBEAT)
                     last_write = loop.time()
             if complete:
                 await self._send(send, {"type": "http.response.body", "body": b""})
         except _ClientGone:
             pass
         finally:
-            await self._cleanup(iterator, tasks)
+            await _end(iterator, tasks)
 
     async def _body(self, send: Send, chunk: bytes) -> None:
         await self._send(send, {"type": "http.response.body", "body": chunk, "more_body": True})
 
-    async def _cleanup(self, iterator: AsyncIterator[StreamItem], tasks: List[Any]) -> None:
-        for task in tasks:
-            task.cancel()
-        # Wait for cancellation to land, so the source is not running when
-        # aclose() is called.  asyncio.wait never raises the tasks' errors.
-        # (There is always at least the task watching for a disconnect.)
+
+async def _end(iterator: AsyncIterator[StreamItem], tasks: List[Any]) -> None:
+    """Cancel a stream's tasks, then close its source."""
+    for task in tasks:
+        task.cancel()
+    # Wait for cancellation to land, so the source is not running when
+    # aclose() is called.  asyncio.wait never raises the tasks' errors.
+    if tasks:
         await asyncio.wait(tasks)
-        for task in tasks:
-            if not task.cancelled() and task.exception() is not None:
-                logger.error("sse_core: error while ending a stream", exc_info=task.exception())
-        aclose = getattr(iterator, "aclose", None)
-        if aclose is not None:
-            try:
-                await aclose()
-            except Exception:
-                logger.exception("sse_core: the event source raised while closing")
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("sse_core: error while ending a stream", exc_info=task.exception())
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        try:
+            await aclose()
+        except Exception:
+            logger.exception("sse_core: the event source raised while closing")
+
+
+async def stream_body(
+    source: AsyncIterable[StreamItem],
+    *,
+    heartbeat: Optional[float] = DEFAULT_HEARTBEAT,
+    shutdown: Optional[Shutdown] = None,
+    retry: Optional[int] = None,
+) -> AsyncGenerator[bytes, None]:
+    """The encoded stream of ``source`` as an async iterator of chunks.
+
+    For frameworks whose streaming response takes an async iterator of bytes
+    rather than an ASGI callable: Django's ``StreamingHttpResponse`` under
+    ASGI (``docs/django.md``).  Each chunk is one event, or a heartbeat
+    comment after ``heartbeat`` seconds of silence; ``shutdown`` and
+    ``retry`` are as for :class:`EventStreamResponse`.  The framework owns
+    the connection, so it must notice a client leaving: when it stops the
+    iteration (``aclose()``, or cancelling the task, as Django does on
+    ``http.disconnect``), the source is closed, so its ``finally`` blocks
+    run.  A failing source is logged once and ends the body.
+
+    Raises:
+        ValueError: a ``heartbeat`` that is not positive, a negative ``retry``
+            (when iteration starts).
+    """
+    if heartbeat is not None and heartbeat <= 0:
+        raise ValueError(f"heartbeat must be > 0 or None, got {heartbeat}")
+    if retry is not None and (type(retry) is not int or retry < 0):
+        raise ValueError(f"retry must be a non-negative int, got {retry!r}")
+    loop = asyncio.get_running_loop()
+    iterator = source.__aiter__()
+    tasks: List[asyncio.Future[Any]] = []
+    stopping = None
+    if shutdown is not None:
+        stopping = asyncio.ensure_future(shutdown.wait())
+        tasks.append(stopping)
+    pending: Optional[asyncio.Future[Any]] = None
+    prefix = b"" if retry is None else b"retry: %d\n" % retry
+    last_write = loop.time()
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(_next_item(iterator))
+                tasks.append(pending)
+            timeout = None
+            if heartbeat is not None:
+                timeout = max(0.0, last_write + heartbeat - loop.time())
+            watched = {pending} if stopping is None else {pending, stopping}
+            done, _ = await asyncio.wait(
+                watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if stopping is not None and stopping in done:
+                return
+            if pending in done:
+                task, pending = pending, None
+                tasks.remove(task)
+                try:
+                    item = task.result()
+                    chunk = None if item is _END else encode_item(cast(StreamItem, item))
+                except Exception:
+                    logger.exception("sse_core: the event source raised; ending the stream")
+                    return
+                if item is _END:
+                    return
+                if chunk is not None:
+                    yield prefix + chunk if prefix else chunk
+                    prefix = b""
+                    last_write = loop.time()
+            else:
+                yield HEARTBEAT
+                last_write = loop.time()
+    finally:
+        await _end(iterator, tasks)
 
 
 # --- a minimal HTTP/1.1 server for ASGI apps over asyncio streams -------------
@@ -328,11 +450,26 @@ class EventStreamResponse:
 #: Largest request head accepted by :func:`handle_connection`, in bytes.
 MAX_REQUEST_HEAD = 64 * 1024
 
+#: Largest request body :func:`handle_connection` accepts, in bytes, unless
+#: given ``max_body=``.  An event-stream request carries at most a small
+#: prompt or filter; a larger ``Content-Length`` gets ``413`` unread.
+MAX_REQUEST_BODY = 1024 * 1024
+
+#: Seconds :func:`handle_connection` gives a client to send its whole request
+#: (head and body), unless given ``request_timeout=``.  A client that sends
+#: half a head and waits would otherwise hold the connection for ever; it gets
+#: ``408``.
+REQUEST_TIMEOUT = 10.0
+
 #: Seconds :func:`handle_connection` waits, after a complete response, for the
 #: client to take the bytes still buffered before it aborts the connection.  A
 #: client that never reads would otherwise pin the connection, its buffers and
 #: the task for as long as it stays connected.
 CLOSE_TIMEOUT = 10.0
+
+
+# Response headers that already say where the body ends.
+_FRAMING_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
 
 
 def _parse_head(head: bytes) -> Tuple[str, str, str, List[Tuple[bytes, bytes]]]:
@@ -350,18 +487,80 @@ def _parse_head(head: bytes) -> Tuple[str, str, str, List[Tuple[bytes, bytes]]]:
     return method, target, version[5:], headers
 
 
+class _Refused(Exception):
+    """The request cannot be served: answer ``status`` and close."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+_Request = Tuple[str, str, str, List[Tuple[bytes, bytes]], bytes]
+
+
+async def _read_request(reader: asyncio.StreamReader, max_body: int) -> _Request:
+    """Method, target, HTTP version, headers and body of the next request.
+
+    Raises:
+        _Refused: 400 for a malformed or cut request, 413 for a body over
+            ``max_body``.
+    """
+    try:
+        # The reader's own limit (64 KiB unless start_server was given
+        # another) bounds what is buffered; this bounds what is accepted.
+        head = await reader.readuntil(b"\r\n\r\n")
+        if len(head) > MAX_REQUEST_HEAD:
+            raise ValueError("request head too large")
+        method, target, http_version, headers = _parse_head(head[:-4])
+        length = _content_length(headers)
+        if length > max_body:
+            raise _Refused(413)
+        body = await reader.readexactly(length) if length else b""
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, OSError):
+        raise _Refused(400) from None
+    return method, target, http_version, headers, body
+
+
+def _content_length(headers: List[Tuple[bytes, bytes]]) -> int:
+    """The request's ``Content-Length`` (0 if none).
+
+    Raises:
+        ValueError: a value that is not ASCII digits (``int()`` alone would
+            take ``+5``, ``1_0`` or surrounding spaces), or two that differ.
+    """
+    values = {value for name, value in headers if name == b"content-length"}
+    if not values:
+        return 0
+    value = values.pop()
+    # bytes.isdigit() is true for ASCII digits only (str.isdigit() is not).
+    if values or not value.isdigit():
+        raise ValueError(value)
+    return int(value)
+
+
 async def handle_connection(
-    app: ASGIApp, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    app: ASGIApp,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    *,
+    max_body: int = MAX_REQUEST_BODY,
+    request_timeout: Optional[float] = REQUEST_TIMEOUT,
 ) -> None:
     """Serve one HTTP/1.1 request from ``reader``/``writer`` with an ASGI app.
 
     For :func:`asyncio.start_server`: ``start_server(partial(handle_connection,
     app), host, port)``.  Reads one request head (and a ``Content-Length``
-    body), runs ``app`` on it, writes the response close-delimited with
-    ``Connection: close``, and closes the connection.  ``receive()`` reports
-    ``http.disconnect`` as soon as the client closes its side.  Chunked request
+    body), runs ``app`` on it, writes the response with ``Connection: close``,
+    and closes the connection.  ``receive()`` reports
+    ``http.disconnect`` as soon as the client closes its side.  An HTTP/1.1
+    response with no ``Content-Length`` is sent chunked, each ``send`` one
+    chunk; to HTTP/1.0 it is ended by closing the connection.  Chunked request
     bodies, pipelining and keep-alive are not supported.  Errors are logged to
     the ``"sse_core"`` logger, never raised.
+
+    A malformed request gets ``400``; a ``Content-Length`` over ``max_body``
+    bytes gets ``413`` (the body is not read); a request not all received
+    within ``request_timeout`` seconds (``None``: no limit) gets ``408``.
 
     A response the application did not complete (it returned or raised
     midway, or abandoned a write after its ``send_timeout``) is aborted: the
@@ -375,21 +574,15 @@ async def handle_connection(
     complete = False  # the whole response was handed to the kernel's buffers
     try:
         try:
-            # The reader's own limit (64 KiB unless start_server was given
-            # another) bounds what is buffered; this bounds what is accepted.
-            head = await reader.readuntil(b"\r\n\r\n")
-            if len(head) > MAX_REQUEST_HEAD:
-                raise ValueError("request head too large")
-            method, target, http_version, headers = _parse_head(head[:-4])
-            length = 0
-            for name, value in headers:
-                if name == b"content-length":
-                    length = int(value)
-                    if length < 0:
-                        raise ValueError(value)
-            body = await reader.readexactly(length) if length else b""
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, OSError):
-            writer.write(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+            request = _read_request(reader, max_body)
+            method, target, http_version, headers, body = await asyncio.wait_for(
+                request, request_timeout
+            )
+        except asyncio.TimeoutError:
+            writer.write(_refusal(408))
+            return
+        except _Refused as refused:
+            writer.write(_refusal(refused.status))
             return
         path, _, query = target.partition("?")
         scope: Dict[str, Any] = {
@@ -421,37 +614,76 @@ async def handle_connection(
                     break
             return {"type": "http.disconnect"}
 
+        # How the body is framed: "chunked" (HTTP/1.1, no Content-Length),
+        # "none" (HEAD, 1xx, 204 and 304 have no body), or "raw": the bytes
+        # as they come, ended by the Content-Length or by closing the
+        # connection (HTTP/1.0).  Chunks let a client hand each event over as
+        # it arrives: with a close-delimited body a reader that fills a
+        # buffer before returning (requests' iter_content, iter_lines) waits
+        # for the buffer, not for the event.
+        framing = "raw"
+
         async def send(message: Message) -> None:
-            nonlocal started, finished, complete
+            nonlocal started, finished, complete, framing
             if finished:
                 raise OSError("the response is complete")
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                fields = list(message.get("headers", []))
+                names = {name.lower() for name, _ in fields}
+                if method == "HEAD" or status < 200 or status in (204, 304):
+                    framing = "none"
+                elif http_version == "1.1" and not names & _FRAMING_HEADERS:
+                    framing = "chunked"
+                    fields.append((b"Transfer-Encoding", b"chunked"))
                 lines = [f"HTTP/1.1 {status_line(status)}".encode("latin-1")]
-                lines += [name + b": " + value for name, value in message.get("headers", [])]
+                lines += [name + b": " + value for name, value in fields]
                 lines.append(b"Connection: close")
                 writer.write(b"\r\n".join(lines) + b"\r\n\r\n")
                 started = True
             elif message["type"] == "http.response.body":
                 if not started:
                     raise RuntimeError("http.response.body before http.response.start")
-                writer.write(message.get("body", b""))
-                if not message.get("more_body", False):
+                chunk = bytes(message.get("body", b""))
+                more = message.get("more_body", False)
+                if framing == "raw":
+                    writer.write(chunk)
+                elif framing == "chunked":
+                    if chunk:
+                        writer.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+                    if not more:
+                        writer.write(b"0\r\n\r\n")
+                if not more:
                     finished = True
             await writer.drain()
             complete = finished
 
         try:
             await app(scope, receive, send)
+        except asyncio.CancelledError:
+            # The server is stopping.  End a chunked body as closing the
+            # connection ends a close-delimited one, so the client sees the
+            # response end (an EventSource then reconnects) rather than an
+            # incomplete response.
+            if framing == "chunked" and started and not finished:
+                writer.write(b"0\r\n\r\n")
+                complete = True
+            raise
         except OSError:
             pass
         except Exception:
             logger.exception("sse_core: error in ASGI application")
             if not started:
-                writer.write(b"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n\r\n")
+                writer.write(_refusal(500))
     finally:
         finished = True
         await _close(writer, abort=started and not complete)
+
+
+def _refusal(status: int) -> bytes:
+    """A whole response with no body, closing the connection."""
+    line = f"HTTP/1.1 {status_line(status)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    return line.encode("latin-1")
 
 
 async def _close(writer: asyncio.StreamWriter, *, abort: bool) -> None:
@@ -485,7 +717,9 @@ async def stream_events(
         server = await asyncio.start_server(on_connect, "127.0.0.1", 8000)
 
     Reads the request head, then streams as :class:`EventStreamResponse` does
-    (``options`` are its keyword arguments), whatever the method and path.
+    (``options`` are its keyword arguments), whatever the path (a function
+    ``source`` answers the methods in ``methods=``, ``GET`` and ``HEAD`` by
+    default).
     Closes the connection when done.
     """
     await handle_connection(EventStreamResponse(source, **options), reader, writer)

@@ -40,9 +40,11 @@ from typing import (
     Union,
 )
 
+from ._access import CORS, DEFAULT_METHODS, check_methods, early_answer
 from ._encoder import encode_comment
 from ._http import (
     DEFAULT_HEARTBEAT,
+    HEARTBEAT,
     HeaderInput,
     StreamItem,
     encode_item,
@@ -52,9 +54,18 @@ from ._http import (
 )
 from ._shutdown import Shutdown
 
-__all__ = ("EventStreamResponse", "Shutdown", "StreamBody", "last_event_id")
+__all__ = ("CORS", "EventStreamResponse", "Shutdown", "StreamBody", "last_event_id")
 
 logger = logging.getLogger("sse_core")
+
+# The first chunk of every body, before the source is asked for anything.
+# WSGI servers send the status and headers with the first non-empty chunk
+# (PEP 3333), so without it a client of an idle source would see nothing,
+# not even the status, until the first event or heartbeat: httpx-sse's
+# default 5 s timeout gave up, and browsers fired `open` only then.  A bare
+# comment line: ignored by every client, and, like a heartbeat, it needs no
+# blank line (see HEARTBEAT in _http.py).
+_OPENING = encode_comment("")
 
 Environ = Mapping[str, Any]
 StartResponse = Callable[..., Any]
@@ -62,8 +73,6 @@ StartResponse = Callable[..., Any]
 #: A source: an iterable of items, or a function that takes the request's
 #: sanitised ``Last-Event-ID`` and returns one.
 SyncSource = Union[Iterable[StreamItem], Callable[[str], Iterable[StreamItem]]]
-
-_HEARTBEAT = encode_comment("ping")
 
 
 def last_event_id(environ: Environ) -> str:
@@ -95,13 +104,20 @@ class EventStreamResponse:
         retry: if set, a ``retry: N`` field (milliseconds) goes out with the
             first event (in its block: some clients, httpx-sse among them,
             turn a block with no data into an empty event).
+        methods: the request methods a response built on a function answers
+            (default ``("GET", "HEAD")``); any other gets ``405`` with
+            ``Allow``, and ``HEAD`` the headers alone.  As for
+            :class:`sse_core.asgi.EventStreamResponse`.
+        cors: a :class:`CORS` to let pages from other origins read the
+            stream, as for :class:`sse_core.asgi.EventStreamResponse`.
 
     If the source raises, the error is logged once (logger ``"sse_core"``) and
     the body ends normally, so the server sees a complete response.
 
     Raises:
         TypeError: ``source`` is neither iterable nor callable.
-        ValueError: bad ``headers`` or a non-positive ``heartbeat``.
+        ValueError: bad ``headers`` or ``methods``, or a non-positive
+            ``heartbeat``.
         RuntimeError: from ``__call__``: a response built on an iterator (not
             a function) was served twice.
     """
@@ -115,6 +131,8 @@ class EventStreamResponse:
         heartbeat: Optional[float] = DEFAULT_HEARTBEAT,
         shutdown: Optional[Shutdown] = None,
         retry: Optional[int] = None,
+        methods: Iterable[str] = DEFAULT_METHODS,
+        cors: Optional[CORS] = None,
     ) -> None:
         if not (hasattr(source, "__iter__") or callable(source)):
             raise TypeError(
@@ -132,6 +150,8 @@ class EventStreamResponse:
         self._stream_heartbeat = heartbeat
         self._stream_shutdown = shutdown
         self._stream_retry = retry
+        self._stream_methods = check_methods(methods)
+        self._stream_cors = cors
 
     def _open(self, environ: Environ) -> Iterator[StreamItem]:
         source = self._source
@@ -145,9 +165,25 @@ class EventStreamResponse:
             return iter(source)
         return iter(source(last_event_id(environ)))
 
-    def __call__(self, environ: Environ, start_response: StartResponse) -> StreamBody:
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        origin = environ.get("HTTP_ORIGIN")
+        headers = list(self._stream_headers)
+        if self._stream_cors is not None:
+            headers += self._stream_cors.response_headers(origin)
+        if not isinstance(self._source, abc.Iterable):
+            method = str(environ.get("REQUEST_METHOD", "GET"))
+            preflight = "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
+            answer = early_answer(
+                method, origin, preflight, self._stream_methods, self._stream_cors
+            )
+            if answer is not None:
+                start_response(status_line(answer[0]), answer[1])
+                return []
+            if method == "HEAD":
+                start_response(self._stream_status, headers)
+                return []
         iterator = self._open(environ)
-        start_response(self._stream_status, list(self._stream_headers))
+        start_response(self._stream_status, headers)
         return StreamBody(
             iterator,
             heartbeat=self._stream_heartbeat,
@@ -160,7 +196,10 @@ class EventStreamResponse:
 class StreamBody:
     """The response body of :class:`EventStreamResponse`: an iterator of chunks.
 
-    Each ``next()`` returns the bytes of one event, or a heartbeat comment.
+    The first ``next()`` returns a bare comment line (``:``), at once,
+    so that the server sends the status and headers before the source has
+    anything; each later one returns the bytes of one event, or a heartbeat
+    comment.
     Public so that a framework wanting a plain iterable of bytes (Django's
     ``StreamingHttpResponse``) can take it and still get ``close()``.
 
@@ -192,11 +231,15 @@ class StreamBody:
         self._first = b"retry: %d\n" % retry if retry is not None else None
         self._path = path
         self._last_write = time.monotonic()
+        self._opened = False
 
     def __iter__(self) -> StreamBody:
         return self
 
     def __next__(self) -> bytes:
+        if not self._opened:
+            self._opened = True
+            return _OPENING
         while True:
             iterator = self._iterator
             if iterator is None or (self._shutdown is not None and self._shutdown.triggered):
@@ -221,7 +264,7 @@ class StreamBody:
                 return data
             if self._heartbeat is not None and now - self._last_write >= self._heartbeat:
                 self._last_write = now
-                return _HEARTBEAT
+                return HEARTBEAT
 
     def close(self) -> None:
         """Close the source, so its ``finally`` blocks run (idempotent)."""

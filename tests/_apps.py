@@ -7,6 +7,7 @@ Both route on the path, with the same endpoints:
   (``start+1 .. start+N``), then the stream ends.
 * ``/echo``: one event whose data is the Last-Event-ID the app received.
 * ``/idle``: no events at all (heartbeats only).
+* ``/late``: silence for 0.3 s (heartbeats), then one event, then the end.
 * ``/forever``: an event every 20 ms until the client leaves.
 * ``/raise``: two events, then the source raises ``RuntimeError("boom")``.
 * ``/firehose``: 64 KiB events as fast as the client takes them.
@@ -28,10 +29,11 @@ from typing import Any, AsyncIterator, Callable, Dict, Iterable, Iterator, List,
 from urllib.parse import parse_qs
 
 from sse_core import Event, asgi, wsgi
-from sse_core._http import StreamItem
+from sse_core._http import DEFAULT_HEARTBEAT, StreamItem
 from sse_core.broadcast import Broadcaster
 
 BIG = "x" * 65536
+LATE = 0.3
 
 
 class Tracker:
@@ -70,8 +72,31 @@ def read_track_file(path: str) -> Dict[str, List[str]]:
     return result
 
 
+#: Last-Event-ID values as a client sends them, and what the source must see:
+#: UTF-8 as WHATWG clients send it, Latin-1 as older clients did, and digits
+#: that are not ASCII (an ID like any other: no server may take them for a number).
+RAW_IDS = [
+    ("日本-2".encode(), "日本-2"),
+    ("été-1".encode(), "été-1"),
+    ("été-1".encode("latin-1"), "été-1"),
+    ("²".encode(), "²"),
+    ("\u0661".encode(), "\u0661"),  # ARABIC-INDIC DIGIT ONE
+]
+
+
+def check_heartbeats_then_late_event(raw: bytes, retry: bytes = b"") -> None:
+    """``raw`` (from ``/late``) is heartbeats, at least two, then the event's
+    block (starting with ``retry``, the field the app adds to it, if any)."""
+    pings, _, rest = raw.rpartition(b": ping\n")
+    assert pings.count(b": ping\n") >= 1
+    assert pings.replace(b": ping\n", b"") == b""
+    assert rest == retry + b"id: 1\ndata: late\n\n"
+
+
 def _start_id(last_event_id: str) -> int:
-    return int(last_event_id) if last_event_id.isdigit() else 0
+    # Only ASCII digits are digits: str.isdigit() is also true for "²" and Arabic-Indic digits.
+    digits = last_event_id.isascii() and last_event_id.isdigit()
+    return int(last_event_id) if digits else 0
 
 
 # --- sync sources (WSGI) --------------------------------------------------------
@@ -93,6 +118,12 @@ def _sync_source(
                 while True:
                     time.sleep(0.01)
                     yield None
+            elif path == "/late":
+                until = time.monotonic() + LATE
+                while time.monotonic() < until:
+                    time.sleep(0.01)
+                    yield None
+                yield Event("late", id="1")
             elif path == "/forever":
                 i = 0
                 while True:
@@ -131,7 +162,7 @@ def make_wsgi_app(
         query = parse_qs(environ.get("QUERY_STRING", ""))
         response = wsgi.EventStreamResponse(
             _sync_source(tracker, hub, path, query),
-            heartbeat=heartbeat,
+            heartbeat=DEFAULT_HEARTBEAT if "heartbeat" in query else heartbeat,
             shutdown=shutdown,
             retry=retry,
             headers={"X-Test": "yes"},
@@ -158,6 +189,9 @@ def _async_source(
                 yield Event(last_event_id, event="echo")
             elif path == "/idle":
                 await asyncio.sleep(3600)
+            elif path == "/late":
+                await asyncio.sleep(LATE)
+                yield Event("late", id="1")
             elif path == "/forever":
                 i = 0
                 while True:
@@ -220,5 +254,7 @@ async def _never() -> AsyncIterator[StreamItem]:
 
 
 # For waitress and gunicorn, which import the app by name in a subprocess.
+# The switch the shutdown recipes in docs/wsgi.md trigger ("from app import shutdown").
+shutdown = wsgi.Shutdown()
 _track_file = os.environ.get("SSE_TEST_TRACK_FILE")
-wsgi_app = make_wsgi_app(Tracker(_track_file), retry=50) if _track_file else None
+wsgi_app = make_wsgi_app(Tracker(_track_file), retry=50, shutdown=shutdown) if _track_file else None

@@ -81,7 +81,10 @@ def uvicorn_server(app: Any) -> Iterator[Running]:
         port=0,
         log_level="warning",
         log_config=None,
-        lifespan="on",
+        # "auto": apps that answer lifespan messages get them (and fail to
+        # start if startup fails); Django's ASGI handler, which refuses them,
+        # still serves.
+        lifespan="auto",
         access_log=False,
     )
     server = uvicorn.Server(config)
@@ -213,7 +216,7 @@ def wsgiref_server(app: Any) -> Iterator[Running]:
         assert not thread.is_alive()
 
 
-def _python_env(**extra: str) -> Dict[str, str]:
+def python_env(**extra: str) -> Dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(TESTS)])
     env.update(extra)
@@ -236,7 +239,7 @@ def subprocess_server(argv: List[str], port: int, **env: str) -> Iterator[Runnin
     process = subprocess.Popen(
         argv,
         cwd=str(TESTS),
-        env=_python_env(**env),
+        env=python_env(**env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

@@ -21,6 +21,10 @@ how to run it:
 ``<!-- test: needs MODULE -->``
     Run the block only where MODULE imports (the ``mcp`` SDK needs Python
     3.10); elsewhere it is reported as skipped, with that reason.
+``<!-- test: serve gunicorn NAME -->``
+    Serve ``NAME`` under gunicorn (``gthread`` workers) in a subprocess: the
+    worker runs the page's blocks up to this one again, in a namespace of its
+    own (:func:`docs_app`), so no block before it may make a request.
 ``<!-- test: background -->``
     The block serves for ever (``serve_forever``, ``uvicorn.run``): run it in a
     daemon thread on a fresh port and wait until that port accepts connections.
@@ -47,7 +51,14 @@ import warnings
 from pathlib import Path
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
-from ._servers import free_port, uvicorn_server, wait_for_port, wsgiref_server
+from ._servers import (
+    ROOT,
+    free_port,
+    subprocess_server,
+    uvicorn_server,
+    wait_for_port,
+    wsgiref_server,
+)
 
 #: Seconds one block may run before the watchdog kills the page.
 BLOCK_TIMEOUT = 60
@@ -109,6 +120,8 @@ class Page:
         self.namespace: Dict[str, Any] = module.__dict__
         self.port = DOC_PORT
         self.servers = contextlib.ExitStack()
+        # Stopped when the page ends (threads die with the process; these would not).
+        self.subprocesses = contextlib.ExitStack()
 
     def run(self, block: Block) -> None:
         marker = block.marker or ""
@@ -123,6 +136,14 @@ class Page:
         words = marker.split()
         if words[:1] == ["serve"]:
             kind, name = words[1], words[2]
+            if kind == "gunicorn":
+                self.port = str(free_port())
+                argv = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}"]
+                argv += ["--worker-class", "gthread", "--threads", "8", "--log-level", "warning"]
+                argv += ["--chdir", str(ROOT), "tests.doc_runner:docs_app()"]
+                env = {"SSE_DOC_PAGE": str(self.path), "SSE_DOC_BLOCK": str(block.line)}
+                self.subprocesses.enter_context(subprocess_server(argv, int(self.port), **env))
+                return
             app = self.namespace[name]
             factory = uvicorn_server if kind == "asgi" else wsgiref_server
             self.port = str(self.servers.enter_context(factory(app)).port)
@@ -134,6 +155,11 @@ class Page:
 
 def run_page(path: Path) -> Tuple[List[int], List[Tuple[int, str]]]:
     page = Page(path)
+    with page.subprocesses:
+        return _run_blocks(page, path)
+
+
+def _run_blocks(page: Page, path: Path) -> Tuple[List[int], List[Tuple[int, str]]]:
     executed: List[int] = []
     skipped: List[Tuple[int, str]] = []
     for block in extract(path.read_text(encoding="utf-8")):
@@ -160,6 +186,25 @@ def run_page(path: Path) -> Tuple[List[int], List[Tuple[int, str]]]:
             faulthandler.cancel_dump_traceback_later()
         executed.append(block.line)
     return executed, skipped
+
+
+def docs_app() -> Any:
+    """The application a ``serve gunicorn NAME`` block defines (gunicorn's factory).
+
+    Runs the blocks of the page ``SSE_DOC_PAGE`` up to the one at line
+    ``SSE_DOC_BLOCK``, skipping those marked ``skip`` or ``background``, and
+    returns the ``NAME`` it names.
+    """
+    path, line = Path(os.environ["SSE_DOC_PAGE"]), int(os.environ["SSE_DOC_BLOCK"])
+    page = Page(path)
+    for block in extract(path.read_text(encoding="utf-8")):
+        marker = block.marker or ""
+        if marker.startswith(("skip", "background")):
+            continue
+        page._exec(block.code, block)
+        if block.line == line:
+            return page.namespace[marker.split()[2]]
+    raise LookupError(f"{path} has no block at line {line}")
 
 
 def _preload_h2() -> None:

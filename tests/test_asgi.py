@@ -15,9 +15,9 @@ import pytest
 
 from sse_core import Decoder, Event, asgi
 
-from ._apps import Tracker, make_asgi_app
+from ._apps import RAW_IDS, Tracker, check_heartbeats_then_late_event, make_asgi_app
 from ._clients import TIMEOUT, read_stream, read_with_httpx_sse
-from ._servers import Running, hypercorn_server, uvicorn_server, wait_until
+from ._servers import Running, hypercorn_server, raw_asgi_server, uvicorn_server, wait_until
 
 SERVERS = {"uvicorn": uvicorn_server, "hypercorn": hypercorn_server}
 
@@ -83,6 +83,78 @@ def test_last_event_id_is_sanitised(sent: str, seen: str) -> None:
             server.url + "/echo", headers={b"Last-Event-ID": sent.encode("latin-1")}
         )
     assert stream.events == [Event(seen, event="echo", id="")]
+
+
+@pytest.mark.parametrize(("sent", "seen"), RAW_IDS)
+def test_last_event_id_is_read_as_utf8_from_a_real_client(
+    serve: Callable[[Any], ContextManager[Running]], sent: bytes, seen: str
+) -> None:
+    with serve(make_asgi_app(Tracker())) as server:
+        stream = read_stream(server.url + "/echo", headers={b"Last-Event-ID": sent})
+    assert stream.status == 200
+    assert stream.events == [Event(seen, event="echo", id="")]
+
+
+def test_heartbeat_is_a_comment_line_that_joins_the_next_block(
+    serve: Callable[[Any], ContextManager[Running]],
+) -> None:
+    with serve(make_asgi_app(Tracker())) as server:
+        stream = read_stream(server.url + "/late")
+        _, got = read_with_httpx_sse(server.url + "/late", limit=5, headers={})
+    check_heartbeats_then_late_event(stream.raw)
+    # One event, and no empty one, for sse_core's decoder and for httpx-sse.
+    assert [(e.event, e.data, e.id) for e in stream.events] == [("message", "late", "1")]
+    assert got == [("message", "late", "1")]
+
+
+def test_a_mounted_stream_answers_get_and_head_and_405_to_other_methods(
+    serve: Callable[[Any], ContextManager[Running]],
+) -> None:
+    tracker = Tracker()
+    with serve(make_asgi_app(tracker)) as server, httpx.Client(timeout=TIMEOUT) as client:
+        posted = client.post(server.url + "/count?n=1", content=b"x")
+        deleted = client.delete(server.url + "/count?n=1")
+        head = client.head(server.url + "/count?n=1")
+    assert (posted.status_code, posted.headers["allow"]) == (405, "GET, HEAD")
+    assert (deleted.status_code, deleted.headers["allow"]) == (405, "GET, HEAD")
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert tracker.started == []  # no source was opened for any of them
+
+
+def test_a_post_stream_and_cors_through_a_real_server(
+    serve: Callable[[Any], ContextManager[Running]],
+) -> None:
+    page = "http://127.0.0.1:1"
+
+    async def completion(last_event_id: str) -> AsyncIterator[str]:
+        for word in ("a", "b"):
+            yield word
+
+    app = asgi.EventStreamResponse(
+        completion, methods=["post"], cors=asgi.CORS([page], allow_headers=["Content-Type"])
+    )
+
+    preflight_headers = {"Origin": page, "Access-Control-Request-Method": "POST"}
+    with serve(app) as server, httpx.Client(timeout=TIMEOUT) as client:
+        posted = client.post(server.url, json={"prompt": "x"}, headers={"Origin": page})
+        got = client.get(server.url, headers={"Origin": page})
+        preflight = client.options(server.url, headers=preflight_headers)
+        foreign = client.post(server.url, headers={"Origin": "http://127.0.0.1:2"})
+    assert posted.status_code == 200
+    assert [e.data for e in Decoder().feed(posted.content)] == ["a", "b"]
+    assert posted.headers["access-control-allow-origin"] == page
+    assert posted.headers["vary"] == "Origin"
+    assert (got.status_code, got.headers["allow"]) == (405, "POST, OPTIONS")
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == page
+    assert preflight.headers["access-control-allow-methods"] == "POST"
+    assert preflight.headers["access-control-allow-headers"] == "Content-Type"
+    assert preflight.headers["access-control-max-age"] == "600"
+    assert "access-control-allow-credentials" not in preflight.headers
+    # Another origin is served, without the header that would let its page read it.
+    assert foreign.status_code == 200
+    assert "access-control-allow-origin" not in foreign.headers
 
 
 def test_heartbeats_while_idle(serve: Callable[[Any], ContextManager[Running]]) -> None:
@@ -302,6 +374,67 @@ def test_stream_events_on_a_raw_asyncio_server() -> None:
     asyncio.run(asyncio.wait_for(main(), 30))
 
 
+def _one_event_then_idle() -> asgi.EventStreamResponse:
+    async def source(last_event_id: str) -> AsyncIterator[Event]:
+        yield Event("first", id="1")
+        await asyncio.sleep(3600)
+
+    return asgi.EventStreamResponse(source, heartbeat=None)
+
+
+@pytest.mark.parametrize("how", ["iter_lines", "iter_content"])
+def test_handle_connection_chunks_so_requests_gets_each_event_at_once(how: str) -> None:
+    import requests
+
+    # The read timeout is the bound: with a body ended only by closing the
+    # connection, requests waits to fill its buffer and times out.
+    with raw_asgi_server(_one_event_then_idle()) as server, requests.get(
+        server.url, stream=True, timeout=(5, 5)
+    ) as response:
+        assert response.headers["transfer-encoding"] == "chunked"
+        if how == "iter_lines":
+            lines = response.iter_lines(chunk_size=512)
+            got = [next(lines), next(lines)]
+        else:
+            got = next(response.iter_content(chunk_size=512)).split(b"\n")[:2]
+    assert got == [b"id: 1", b"data: first"]
+
+
+def _raw_exchange(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(request)
+        reply = b""
+        while True:
+            data = client.recv(65536)
+            if not data:
+                return reply
+            reply += data
+
+
+def test_handle_connection_frames_each_kind_of_response() -> None:
+    async def app(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        status = int(scope["path"][1:])
+        headers = [(b"content-length", b"2")] if scope["query_string"] == b"sized" else []
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ab", "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    with raw_asgi_server(app) as server:
+
+        def get(target: str, version: str = "1.1", method: str = "GET") -> bytes:
+            request = f"{method} {target} HTTP/{version}\r\nHost: x\r\n\r\n"
+            return _raw_exchange(server.port, request.encode())
+
+        chunked = get("/200")
+        assert b"\r\nTransfer-Encoding: chunked\r\n" in chunked
+        assert chunked.endswith(b"\r\n\r\n2\r\nab\r\n0\r\n\r\n")
+        assert get("/200", "1.0").endswith(b"Connection: close\r\n\r\nab")
+        assert get("/200?sized").endswith(b"content-length: 2\r\nConnection: close\r\n\r\nab")
+        for no_body in (get("/200", method="HEAD"), get("/204"), get("/304")):
+            assert no_body.endswith(b"Connection: close\r\n\r\n")
+            assert b"Transfer-Encoding" not in no_body
+
+
 @pytest.mark.parametrize(
     "request_head",
     [
@@ -331,6 +464,96 @@ def test_handle_connection_answers_bad_requests_with_400(request_head: bytes) ->
             return reply
 
     assert asyncio.run(asyncio.wait_for(main(), 10)).startswith(b"HTTP/1.1 400 ")
+
+
+@pytest.mark.parametrize(
+    "length", [b"+3", b"0_3", "\u00b3".encode(), "\u0663".encode(), b"3\r\nContent-Length: 4"]
+)
+def test_handle_connection_reads_content_length_as_ascii_digits_only(length: bytes) -> None:
+    # Each of these would be 3 to int(); the three bytes of body are there.
+    served: List[bytes] = []
+
+    async def app(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        served.append((await receive())["body"])
+
+    async def main() -> bytes:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await asgi.handle_connection(app, reader, writer)
+
+        async with _raw_server(handler) as url:
+            port = int(url.rsplit(":", 1)[1])
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"POST / HTTP/1.1\r\nContent-Length: " + length + b"\r\n\r\nabc")
+            reply = await reader.read()
+            writer.close()
+            return reply
+
+    assert asyncio.run(asyncio.wait_for(main(), 10)).startswith(b"HTTP/1.1 400 ")
+    assert served == []
+
+
+def test_handle_connection_bounds_the_request_body() -> None:
+    bodies: List[bytes] = []
+
+    async def app(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        bodies.append((await receive())["body"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def main() -> List[bytes]:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await asgi.handle_connection(app, reader, writer, max_body=10)
+
+        replies = []
+        async with _raw_server(handler) as url:
+            port = int(url.rsplit(":", 1)[1])
+            for body in (b"x" * 10, b"x" * 11):
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                head = b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(body)
+                writer.write(head + body)
+                replies.append(await reader.read())
+                writer.close()
+            # The default limit: a Content-Length of 300 MiB is refused before
+            # any of the body is read (none is sent).
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % (300 << 20))
+            replies.append(await reader.read())
+            writer.close()
+        return replies
+
+    fits, over, default_over = asyncio.run(asyncio.wait_for(main(), 10))
+    assert fits.startswith(b"HTTP/1.1 204 ")
+    assert over.startswith(b"HTTP/1.1 413 ")
+    assert default_over.startswith(b"HTTP/1.1 413 ")
+    assert bodies == [b"x" * 10]
+    assert asgi.MAX_REQUEST_BODY == 1 << 20
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [b"", b"GET / HTTP/1.1\r\nHost: x\r\n", b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab"],
+)
+def test_handle_connection_answers_408_to_a_request_not_sent_in_time(sent: bytes) -> None:
+    async def app(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        raise AssertionError("not called")  # pragma: no cover
+
+    async def main() -> List[bytes]:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await asgi.handle_connection(app, reader, writer, request_timeout=0.2)
+
+        async with _raw_server(handler) as url:
+            port = int(url.rsplit(":", 1)[1])
+            # Fifty clients that stop part-way, each still connected.
+            clients = [await asyncio.open_connection("127.0.0.1", port) for _ in range(50)]
+            for _, writer in clients:
+                writer.write(sent)
+            replies = [await reader.read() for reader, _ in clients]
+            for _, writer in clients:
+                writer.close()
+            return replies
+
+    replies = asyncio.run(asyncio.wait_for(main(), 10))
+    assert all(reply.startswith(b"HTTP/1.1 408 Request Timeout\r\n") for reply in replies)
 
 
 def test_handle_connection_serves_bodies_and_reports_app_errors(
@@ -493,11 +716,13 @@ def test_handle_connection_edge_cases_of_the_asgi_protocol(
             }
 
     replies = asyncio.run(asyncio.wait_for(main(), 20))
-    assert replies["/after-the-end"].endswith(b"\r\n\r\ndone")
-    assert replies["/client-sends-more"].endswith(b"\r\n\r\nbye")
-    assert replies["/unknown-message"].endswith(b"\r\n\r\nok")
+    assert replies["/after-the-end"].endswith(b"\r\n\r\n4\r\ndone\r\n0\r\n\r\n")
+    assert replies["/client-sends-more"].endswith(b"\r\n\r\n3\r\nbye\r\n0\r\n\r\n")
+    assert replies["/unknown-message"].endswith(b"\r\n\r\n2\r\nok\r\n0\r\n\r\n")
     assert replies["/body-first"].startswith(b"HTTP/1.1 500 ")
+    # Cut short: no last chunk, so the client can tell.
     assert replies["/midway"].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert replies["/midway"].endswith(b"\r\n\r\n7\r\npartial\r\n")
     assert seen == {"/after-the-end": "http.disconnect", "/client-sends-more": "http.disconnect"}
     assert [r.getMessage() for r in caplog.records] == [
         "sse_core: error in ASGI application",
@@ -585,3 +810,135 @@ def test_a_failing_receive_ends_the_stream_and_is_logged(
     assert body == b""
     assert closed == [True]
     assert [r.getMessage() for r in caplog.records] == ["sse_core: error while ending a stream"]
+
+
+def test_stream_body_encodes_heartbeats_and_closes_the_source(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    closed: List[str] = []
+
+    async def source() -> AsyncIterator[Any]:
+        try:
+            yield Event("a", id="1")
+            yield None  # ignored: the body keeps time itself
+            await asyncio.sleep(0.2)  # silence: a heartbeat (every 50 ms)
+            yield "b"
+            yield 42  # not an item: logged, and the body ends
+        finally:
+            closed.append("source")
+
+    async def main() -> List[bytes]:
+        return [chunk async for chunk in asgi.stream_body(source(), heartbeat=0.05, retry=7)]
+
+    chunks = asyncio.run(asyncio.wait_for(main(), 10))
+    assert chunks[0] == b"retry: 7\nid: 1\ndata: a\n\n"
+    assert chunks[-1] == b"data: b\n\n"
+    assert set(chunks[1:-1]) == {b": ping\n"} and len(chunks) >= 3
+    assert closed == ["source"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "sse_core: the event source raised; ending the stream"
+    ]
+
+
+def test_stream_body_closed_or_cancelled_or_shut_down_closes_the_source() -> None:
+    closed: List[str] = []
+
+    async def forever(name: str) -> AsyncIterator[str]:
+        try:
+            yield "first"
+            await asyncio.sleep(3600)
+            yield "never"  # pragma: no cover
+        finally:
+            closed.append(name)
+
+    async def main() -> List[bytes]:
+        # aclose() by the framework, after the first chunk
+        body = asgi.stream_body(forever("aclose"), heartbeat=None)
+        assert await body.__anext__() == b"data: first\n\n"
+        await body.aclose()
+        # a cancelled task (what Django does on http.disconnect)
+        chunks: List[bytes] = []
+
+        async def consume() -> None:
+            async for chunk in asgi.stream_body(forever("cancel")):
+                chunks.append(chunk)
+
+        task = asyncio.ensure_future(consume())
+        while not chunks:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        # a shutdown switch, before and after it is triggered
+        switch = asgi.Shutdown()
+        body = asgi.stream_body(forever("shutdown"), heartbeat=None, shutdown=switch)
+        assert await body.__anext__() == b"data: first\n\n"
+        switch.trigger()
+        chunks += [chunk async for chunk in body]
+        later = [c async for c in asgi.stream_body(forever("late"), shutdown=switch)]
+        return chunks + later
+
+    assert asyncio.run(asyncio.wait_for(main(), 10)) == [b"data: first\n\n"]
+    assert closed == ["aclose", "cancel", "shutdown", "late"]
+
+
+def test_stream_body_ends_with_a_source_without_aclose_and_checks_its_arguments() -> None:
+    async def main() -> List[bytes]:
+        return [c async for c in asgi.stream_body(_Source(["x", None, "y"]), heartbeat=None)]
+
+    assert asyncio.run(main()) == [b"data: x\n\n", b"data: y\n\n"]
+    for kwargs in ({"heartbeat": 0}, {"retry": -1}):
+
+        async def bad(kwargs: Any = kwargs) -> None:
+            async for _ in asgi.stream_body(_Source([]), **kwargs):
+                pass  # pragma: no cover
+
+        with pytest.raises(ValueError):
+            asyncio.run(bad())
+
+
+@pytest.mark.parametrize(
+    ("request_line", "reply_end"),
+    [
+        (b"GET /wait HTTP/1.1", b""),  # cancelled before the response: nothing sent
+        (b"GET /stream HTTP/1.0", b"\r\n\r\nstarted"),  # close-delimited: the close ends it
+        (b"GET /stream HTTP/1.1", b"\r\n\r\n7\r\nstarted\r\n0\r\n\r\n"),  # the last chunk
+    ],
+)
+def test_handle_connection_cancelled_by_a_stopping_server(
+    request_line: bytes, reply_end: bytes
+) -> None:
+    async def app(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        if scope["path"] == "/stream":
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"started", "more_body": True})
+        await asyncio.sleep(3600)
+
+    async def main() -> bytes:
+        tasks: List[asyncio.Task[Any]] = []
+
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            tasks.append(asyncio.current_task())  # type: ignore[arg-type]
+            with contextlib.suppress(asyncio.CancelledError):
+                await asgi.handle_connection(app, reader, writer)
+
+        async with _raw_server(handler) as url:
+            port = int(url.rsplit(":", 1)[1])
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(request_line + b"\r\nHost: x\r\n\r\n")
+            head = b""
+            if request_line.startswith(b"GET /stream"):
+                head = await reader.readuntil(b"started")
+            else:
+                while not tasks:
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.1)  # the request is read; the app waits
+            tasks[0].cancel()
+            reply = head + await reader.read()
+            writer.close()
+            return reply
+
+    reply = asyncio.run(asyncio.wait_for(main(), 10))
+    assert reply.endswith(reply_end)
+    if not reply_end:
+        assert reply == b""

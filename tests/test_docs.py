@@ -94,7 +94,10 @@ def test_markers_are_known() -> None:
             if words[0] == "needs":
                 assert len(words) == 2, (page, block.line)
             if words[0] == "serve":
-                assert len(words) == 3 and words[1] in ("asgi", "wsgi"), (page, block.line)
+                assert len(words) == 3 and words[1] in ("asgi", "wsgi", "gunicorn"), (
+                    page,
+                    block.line,
+                )
 
 
 def test_extract_finds_indented_blocks_and_markers() -> None:

@@ -71,7 +71,9 @@ def test_header_types_are_checked() -> None:
         ("a b,c;d", "a b,c;d"),
         ("é".encode().decode("latin-1"), "é"),  # WSGI: UTF-8 bytes seen as Latin-1
         ("é".encode(), "é"),
-        (b"\xff\xfe", ""),  # not UTF-8
+        (b"\xff\xfe", "\xff\xfe"),  # not UTF-8: read as Latin-1
+        ("\xe9t\xe9-1", "\xe9t\xe9-1"),  # an older client's Latin-1, through WSGI
+        (b"ab\x85cd", ""),  # Latin-1 C1 control
         ("\u20ac", ""),  # not Latin-1, so not from a real header
         ("4\x002", ""),
         ("4\r\n2", ""),

@@ -107,6 +107,12 @@ def waitress_server(app: Any, **adjustments: Any) -> Iterator[Running]:
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4, **adjustments)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    # A dispatcher thread counts as busy until it first waits for a task; a
+    # request arriving before then is queued and waitress warns ("Task queue
+    # depth is 1"), which the tests count as a problem.  Slow starts happen
+    # under load, so wait for every thread to be idle.
+    dispatcher = server.task_dispatcher
+    wait_until(lambda: dispatcher.active_count == 0, what="waitress's threads to start")
     try:
         yield Running(_waitress_port(server))
     finally:
@@ -505,7 +511,7 @@ HOSTILE_IDS: List[Tuple[str, bytes]] = [
     *[(f"C0 {c:#04x}", b"ab" + bytes([c]) + b"cd") for c in range(0x20) if c != 0x09],
     ("DEL", b"ab\x7fcd"),
     ("C1 U+0085 in UTF-8", b"ab\xc2\x85cd"),
-    ("invalid UTF-8", b"ab\xffcd"),
+    ("C1 U+0085 in Latin-1 (not UTF-8)", b"ab\x85cd"),
 ]
 
 #: Tab is allowed in a header value, so servers pass it on: inside the value
@@ -549,7 +555,7 @@ def test_hostile_last_event_id_through_the_wsgi_adapter(name: str, value: bytes)
     environ = {"PATH_INFO": "/", "HTTP_LAST_EVENT_ID": value.decode("latin-1")}
     body = b"".join(app(environ, lambda status, headers: None))
     assert probe.ids == [""]
-    assert body == b"event: echo\ndata: got []\n\n"
+    assert body == b":\nevent: echo\ndata: got []\n\n"
     assert not _leaked(value, body)
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
+import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Tuple, cast
@@ -12,15 +16,26 @@ from typing import Any, Callable, Dict, Iterator, List, Tuple, cast
 import httpx
 import pytest
 
-from sse_core import Event, wsgi
+from sse_core import Decoder, Event, wsgi
 
-from ._apps import Tracker, make_wsgi_app, read_track_file
+from ._apps import (
+    RAW_IDS,
+    Tracker,
+    check_heartbeats_then_late_event,
+    make_wsgi_app,
+    read_track_file,
+)
 from ._clients import TIMEOUT, read_stream, read_with_httpx_sse
 from ._servers import (
+    ROOT,
+    TESTS,
     Running,
     free_port,
     gunicorn_argv,
+    python_env,
+    stop_process,
     subprocess_server,
+    wait_for_port,
     wait_until,
     waitress_argv,
     wsgiref_server,
@@ -78,6 +93,80 @@ def test_last_event_id_resumes_with_httpx_sse(served: Tuple[Running, Tracked]) -
         ("message", "event 43", "43"),
         ("message", "event 44", "44"),
     ]
+
+
+@pytest.mark.parametrize(("sent", "seen"), RAW_IDS)
+def test_last_event_id_is_read_as_utf8_from_a_real_client(
+    served: Tuple[Running, Tracked], sent: bytes, seen: str
+) -> None:
+    server, _ = served
+    stream = read_stream(server.url + "/echo", headers={b"Last-Event-ID": sent})
+    assert stream.status == 200
+    assert [(e.event, e.data) for e in stream.events] == [("echo", seen)]
+
+
+def test_headers_arrive_before_the_first_event(served: Tuple[Running, Tracked]) -> None:
+    # An idle source and the default 15 s heartbeat: the status and headers
+    # must come at once, not with the first heartbeat.  httpx's read timeout
+    # is the bound (the status line is read before stream() returns).
+    server, _ = served
+    timeout = httpx.Timeout(10.0, read=3.0)
+    with httpx.stream("GET", server.url + "/idle?heartbeat=default", timeout=timeout) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+        assert next(response.iter_raw()) == b":\n"
+
+
+def test_heartbeat_is_a_comment_line_that_joins_the_next_block(
+    served: Tuple[Running, Tracked],
+) -> None:
+    server, _ = served
+    stream = read_stream(server.url + "/late")
+    _, got = read_with_httpx_sse(server.url + "/late", limit=5, headers={})
+    opening, raw = stream.raw[:2], stream.raw[2:]
+    assert opening == b":\n"
+    check_heartbeats_then_late_event(raw, retry=b"retry: 50\n")
+    assert [(e.event, e.data, e.id) for e in stream.events] == [("message", "late", "1")]
+    assert stream.retry == 50
+    assert got == [("message", "late", "1")]
+
+
+def test_a_mounted_stream_answers_get_and_head_and_405_to_other_methods(
+    served: Tuple[Running, Tracked],
+) -> None:
+    server, tracked = served
+    with httpx.Client(timeout=TIMEOUT) as client:
+        posted = client.post(server.url + "/count?n=1", content=b"x")
+        head = client.head(server.url + "/count?n=1")
+        got = client.get(server.url + "/count?n=1")
+    assert (posted.status_code, posted.headers["allow"]) == (405, "GET, HEAD")
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert got.status_code == 200
+    wait_until(lambda: tracked()["finish"] == ["/count"], what="the GET's source to end")
+    assert tracked()["start"] == ["/count"]  # the GET's, and no other
+
+
+def test_a_post_stream_with_cors_and_its_preflight() -> None:
+    page = "http://127.0.0.1:1"
+    response = wsgi.EventStreamResponse(
+        lambda last_event_id: iter(["a", "b"]),
+        methods=("POST",),
+        cors=wsgi.CORS(page, credentials=True),
+        heartbeat=None,
+    )
+    preflight_headers = {"Origin": page, "Access-Control-Request-Method": "POST"}
+    with wsgiref_server(response) as server, httpx.Client(timeout=TIMEOUT) as client:
+        posted = client.post(server.url, content=b"{}", headers={"Origin": page})
+        got = client.get(server.url)
+        preflight = client.options(server.url, headers=preflight_headers)
+    assert [e.data for e in Decoder().feed(posted.content)] == ["a", "b"]
+    assert posted.headers["access-control-allow-origin"] == page
+    assert posted.headers["access-control-allow-credentials"] == "true"
+    assert (got.status_code, got.headers["allow"]) == (405, "POST, OPTIONS")
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-headers"] == "Last-Event-ID"
+    assert preflight.headers["access-control-allow-credentials"] == "true"
 
 
 def test_heartbeats_while_idle(served: Tuple[Running, Tracked]) -> None:
@@ -146,6 +235,101 @@ def test_100_concurrent_streams() -> None:
         assert [e.id for e in events] == ["1", "2", "3", "4", "5"]
 
 
+def _docs_block(marker: str) -> str:
+    """The ```python block of docs/wsgi.md that contains ``marker``."""
+    text = (ROOT / "docs" / "wsgi.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```$", text, re.S | re.M)
+    (block,) = [block for block in blocks if marker in block]
+    return str(block)
+
+
+def _open_streams(url: str, count: int) -> List[threading.Thread]:
+    """``count`` clients reading ``url`` to its end, each in a thread."""
+
+    def read() -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            read_stream(url, deadline=60)
+
+    threads = [threading.Thread(target=read, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+@pytest.mark.parametrize("worker", ["gthread", "sync"])
+def test_gunicorn_sigterm_recipe_runs_every_finally(worker: str, tmp_path: Path) -> None:
+    config = tmp_path / "gunicorn.conf.py"
+    recipe = _docs_block("def post_worker_init(worker):")
+    config.write_text(recipe.replace("from app import shutdown", "from _apps import shutdown"))
+    track_file = str(tmp_path / "track.txt")
+
+    def tracked() -> Dict[str, List[str]]:
+        return read_track_file(track_file)
+
+    port = free_port()
+    streams = 10 if worker == "gthread" else 1  # a sync worker serves one at a time
+    argv = gunicorn_argv(port, worker)
+    # The graceful timeout is long, so that only the recipe can end the streams in time.
+    argv[argv.index("--graceful-timeout") + 1] = "60"
+    argv[-1:-1] = ["--threads", "16", "--config", str(config)]
+    process = subprocess.Popen(
+        argv,
+        cwd=str(TESTS),
+        env=python_env(SSE_TEST_TRACK_FILE=track_file),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process=process)
+        readers = _open_streams(f"http://127.0.0.1:{port}/forever", streams)
+        wait_until(lambda: len(tracked()["start"]) == streams, what="the streams to start")
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)  # well inside the 60 s graceful timeout
+    finally:
+        stop_process(process)
+    assert process.returncode == 0
+    assert len(tracked()["finish"]) == streams  # every finally ran
+    for reader in readers:
+        reader.join(10)
+        assert not reader.is_alive()  # each client saw its response end
+
+
+def test_waitress_sigterm_recipe_runs_every_finally(tmp_path: Path) -> None:
+    script = tmp_path / "serve.py"
+    recipe = _docs_block("waitress.create_server(app, **options)")
+    port = free_port()
+    script.write_text(
+        "from _apps import shutdown, wsgi_app\n"
+        + recipe
+        + f"\nserve(wsgi_app, shutdown, listen='127.0.0.1:{port}', threads=16)\n"
+    )
+    track_file = str(tmp_path / "track.txt")
+
+    def tracked() -> Dict[str, List[str]]:
+        return read_track_file(track_file)
+
+    process = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=str(TESTS),
+        env=python_env(SSE_TEST_TRACK_FILE=track_file),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process=process)
+        readers = _open_streams(f"http://127.0.0.1:{port}/forever", 10)
+        wait_until(lambda: len(tracked()["start"]) == 10, what="the streams to start")
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    finally:
+        stop_process(process)
+    assert process.returncode == 0
+    assert len(tracked()["finish"]) == 10  # every finally ran
+    for reader in readers:
+        reader.join(10)
+        assert not reader.is_alive()
+
+
 def test_shutdown_switch_ends_open_streams() -> None:
     tracker = Tracker()
     switch = wsgi.Shutdown()
@@ -187,6 +371,8 @@ def test_stream_body_close_closes_the_source() -> None:
             closed.append(True)
 
     body = wsgi.StreamBody(source(), heartbeat=None)
+    assert next(body) == b":\n"  # before the source is asked for anything
+    assert closed == []
     assert next(body) == b"data: a\n\n"
     body.close()
     body.close()
@@ -199,7 +385,7 @@ def test_heartbeat_only_after_the_interval() -> None:
     items: List[Any] = [None, None, "x"]
     body = wsgi.StreamBody(iter(items), heartbeat=3600)
     # Two idle markers within the interval send nothing; the event follows.
-    assert list(body) == [b"data: x\n\n"]
+    assert list(body) == [b":\n", b"data: x\n\n"]
 
 
 @pytest.mark.parametrize(
@@ -227,7 +413,7 @@ def test_stream_body_refuses_bad_arguments(kwargs: Any) -> None:
 
 def test_a_bad_item_ends_the_stream_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     body = wsgi.StreamBody(cast(Any, ["a", 1, "b"]), heartbeat=None)
-    assert list(body) == [b"data: a\n\n"]
+    assert list(body) == [b":\n", b"data: a\n\n"]
     assert [r.levelname for r in caplog.records] == ["ERROR"]
     assert isinstance(caplog.records[0].exc_info and caplog.records[0].exc_info[1], TypeError)
 
@@ -244,6 +430,7 @@ def test_a_source_whose_close_raises_is_logged(caplog: pytest.LogCaptureFixture)
             raise OSError("close failed")
 
     body = wsgi.StreamBody(Source(), heartbeat=None)
+    assert next(body) == b":\n"
     assert next(body) == b"data: x\n\n"
     body.close()
     assert [r.getMessage() for r in caplog.records] == [
