@@ -37,7 +37,7 @@ app = FastAPI()
 
 
 async def ticks(start: str) -> AsyncIterator[Event]:
-    n = int(start) if start.isdigit() else 0
+    n = int(start) if start.isascii() and start.isdigit() else 0
     while True:
         n += 1
         yield Event(f"tick {n}", id=str(n))

@@ -37,7 +37,7 @@ def follow(url: str, limit: int = 0) -> List[Event]:
 
 
 async def two_at_a_time(last_event_id: str) -> AsyncIterator[Event]:
-    start = int(last_event_id) if last_event_id.isdigit() else 0
+    start = int(last_event_id) if last_event_id.isascii() and last_event_id.isdigit() else 0
     for n in range(start + 1, start + 3):
         yield Event(f"event {n}", id=str(n), retry=100)
 

@@ -11,7 +11,7 @@ import contextlib
 import json
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import httpx
 import pytest
@@ -54,7 +54,7 @@ def events_of(
     url: str,
     *,
     limit: Optional[int] = None,
-    headers: Optional[Dict[str, str]] = None,
+    headers: Optional[Dict[str, Union[str, bytes]]] = None,
     body: Any = None,
 ) -> Tuple[httpx.Response, List[Event]]:
     """The events of one response, until ``limit`` or its end (10 s at most)."""
@@ -89,6 +89,9 @@ def test_a_task_from_post_to_done_then_204(kind: str, tmp_path: Path) -> None:
         assert json.loads(events[-1].data)["output"] == agent_lines("Write docs")[-1]
         # Done: from the start again, after an ID, and 204 after `done`.
         assert len(events_of("GET", base + "/tasks/2/events")[1]) == STEPS + 1
+        # Only ASCII digits are digits: a superscript two is no ID (int() refuses it).
+        superscript: Dict[str, Union[str, bytes]] = {"Last-Event-ID": "\u00b2".encode()}
+        assert len(events_of("GET", base + "/tasks/2/events", headers=superscript)[1]) == STEPS + 1
         _, rest = events_of("GET", base + "/tasks/2/events", headers={"Last-Event-ID": "4"})
         assert [e.id for e in rest] == [str(n) for n in range(5, STEPS + 2)]
         last = {"Last-Event-ID": str(STEPS + 1)}
@@ -215,8 +218,8 @@ class Mcp:
         self.session = ""
         self.next_id = 0
 
-    def headers(self, **extra: str) -> Dict[str, str]:
-        headers = dict(MCP_HEADERS)
+    def headers(self, **extra: Union[str, bytes]) -> Dict[str, Union[str, bytes]]:
+        headers: Dict[str, Union[str, bytes]] = dict(MCP_HEADERS)
         if self.session:
             headers["Mcp-Session-Id"] = self.session
         headers.update(extra)
@@ -323,8 +326,9 @@ def test_mcp_resumption_replays_one_stream(kind: str) -> None:
         # The session's own stream for server messages: primed, nothing yet.
         response, primed = events_of("GET", client.url, headers=client.headers(), limit=1)
         assert (response.status_code, primed) == (200, [Event("", id="0:1", retry=1000)])
-        for bad_id in ("x", "9:1", "1:", "1:x"):
-            answer = httpx.get(client.url, headers=client.headers(**{"Last-Event-ID": bad_id}))
+        for bad_id in ("x", "9:1", "1:", "1:x", "\u00b2:1", "1:\u00b2"):
+            header = {"Last-Event-ID": bad_id.encode()}
+            answer = httpx.get(client.url, headers=client.headers(**header))
             assert answer.status_code == 400, bad_id
         plain = client.headers(Accept="application/json")
         assert httpx.get(client.url, headers=plain, timeout=10).status_code == 406

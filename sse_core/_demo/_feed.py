@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import AsyncIterator, Callable, Iterator, Optional
 
 from .._events import Event
+from .._replay import parse_id
 from ..broadcast import Broadcaster
 
 Rename = Callable[[Event], Event]
@@ -20,7 +21,7 @@ Rename = Callable[[Event], Event]
 
 def _number(event_id: str) -> int:
     """An integer ID's value; 0 for anything else (nothing is skipped)."""
-    return int(event_id) if event_id.isdigit() and len(event_id) < 18 else 0
+    return parse_id(event_id) or 0
 
 
 class Feed:
@@ -58,9 +59,9 @@ class Feed:
         return event if self._rename is None else self._rename(event)
 
     def __iter__(self) -> Iterator[Optional[Event]]:
-        subscription = self._hub.subscribe(
-            self._after, topic=self._topic, from_start=not self._after
-        )
+        # A usable ID wins over from_start; one the hub cannot use (none, a
+        # foreign one, "²") starts at the beginning, as no ID does.
+        subscription = self._hub.subscribe(self._after, topic=self._topic, from_start=True)
         with subscription:
             for item in subscription:
                 if item is None:
@@ -71,9 +72,9 @@ class Feed:
                         return
 
     async def __aiter__(self) -> AsyncIterator[Event]:
-        subscription = self._hub.subscribe(
-            self._after, topic=self._topic, from_start=not self._after
-        )
+        # A usable ID wins over from_start; one the hub cannot use (none, a
+        # foreign one, "²") starts at the beginning, as no ID does.
+        subscription = self._hub.subscribe(self._after, topic=self._topic, from_start=True)
         with subscription:
             async for item in subscription:
                 if self._fresh(item):

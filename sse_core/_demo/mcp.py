@@ -35,6 +35,7 @@ from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 from .._events import Event
+from .._replay import parse_id
 from .._version import __version__
 from ..broadcast import GAP_EVENT, Broadcaster
 from ._feed import Feed
@@ -199,7 +200,7 @@ class McpServer:
         if not last:
             return self._stream(session, 0, "")
         stream_text, _, hub_id = last.partition(":")
-        if not (stream_text.isdigit() and len(stream_text) < 10 and hub_id.isdigit()):
+        if len(stream_text) >= 10 or parse_id(stream_text) is None or parse_id(hub_id) is None:
             return _error(400, INVALID_REQUEST, "Bad Request: a Last-Event-ID not from this server")
         stream = int(stream_text)
         with session.lock:
