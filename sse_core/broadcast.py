@@ -38,7 +38,14 @@ from typing import AsyncIterator, Callable, Dict, Iterator, List, Optional, Tupl
 from ._events import Event
 from ._fanout import DEFAULT_QUEUE_SIZE, DEFAULT_REPLAY, FanoutCore, Member
 
-__all__ = ("Broadcaster", "Subscription", "DEFAULT_REPLAY", "DEFAULT_QUEUE_SIZE")
+__all__ = (
+    "Broadcaster",
+    "Subscription",
+    "RedisBroadcaster",
+    "BroadcastUnavailable",
+    "DEFAULT_REPLAY",
+    "DEFAULT_QUEUE_SIZE",
+)
 
 #: Seconds a thread-side subscription waits before yielding ``None`` (which
 #: lets the WSGI adapter send a heartbeat or notice a departed client).
@@ -241,3 +248,6 @@ class Subscription:
                     await ready.wait()
         finally:
             self.close()
+
+
+from ._redis_hub import BroadcastUnavailable, RedisBroadcaster  # noqa: E402  (it uses Subscription)
