@@ -142,11 +142,17 @@ def _entries(raw: Any) -> List[Event]:
 
 
 def _streams(raw: Any) -> List[Tuple[str, Any]]:
-    """``(key, entries)`` pairs from an ``XREAD`` reply (RESP2 list or RESP3 map)."""
+    """``(key, entries)`` pairs from an ``XREAD`` reply: a list of pairs (RESP2),
+    or a map (RESP3), whose entries redis-py may wrap in one more list."""
     if not raw:
         return []
     pairs = raw.items() if isinstance(raw, dict) else raw
-    return [(_text(key), entries) for key, entries in pairs]
+    streams = []
+    for key, entries in pairs:
+        if len(entries) == 1 and not isinstance(entries[0][0], (bytes, str)):
+            entries = entries[0]
+        streams.append((_text(key), entries))
+    return streams
 
 
 class _Topic:
@@ -530,6 +536,7 @@ class RedisBroadcaster:
                         "XREAD", "COUNT", BATCH, "BLOCK", self._block_ms, "STREAMS",
                         *keys, self._wake_key, *positions.values(), wake_position,
                     )  # fmt: skip
+                    wake_position = self._deliver(reply, wake_position)
                 except Exception as error:
                     self._failed(error)
                     self._stop.wait(delay)
@@ -538,10 +545,10 @@ class RedisBroadcaster:
                 if not self._healthy:
                     logger.warning("sse_core: the Redis reader is reading again")
                 self._healthy, self._last_error, delay = True, None, BACKOFF[0]
-                wake_position = self._deliver(reply, wake_position)
         except BaseException:
+            # Not re-raised: the thread ends here, said so, and the next call
+            # to the hub starts another (_ensure_reader).
             logger.exception("sse_core: the Redis reader thread failed")
-            raise
         finally:
             self._healthy = self._stop.is_set()
 

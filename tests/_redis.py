@@ -103,10 +103,15 @@ class RedisServer:
                 self.process.kill()
                 self.process.wait(10)
 
-    def client(self, **options: Any) -> Any:
-        """A new redis-py client for this server (short timeouts: a test never hangs)."""
+    def client(self, *, retries: int = 1, **options: Any) -> Any:
+        """A new redis-py client for this server: short timeouts, so a test never
+        hangs, and ``retries`` immediate retries (one covers a pooled connection
+        that a restart closed; redis-py's default backs off for seconds)."""
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
+        options.setdefault("retry", Retry(NoBackoff(), retries))
         options.setdefault("socket_timeout", 5.0)
         options.setdefault("socket_connect_timeout", 2.0)
         return redis.Redis(host="127.0.0.1", port=self.port, **options)
