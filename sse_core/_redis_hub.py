@@ -158,11 +158,13 @@ def _streams(raw: Any) -> List[Tuple[str, Any]]:
 class _Topic:
     """The local subscribers of one topic and the reader's position in its stream."""
 
-    __slots__ = ("members", "position")
+    __slots__ = ("ahead", "members", "position")
 
     def __init__(self, position: Tuple[int, int]) -> None:
         self.position = position
         self.members: Dict[int, Member] = {}
+        #: Members whose replay went past ``position``: the last ID each has.
+        self.ahead: Dict[int, Tuple[int, int]] = {}
 
 
 def _id_text(position: Tuple[int, int]) -> str:
@@ -371,8 +373,10 @@ class RedisBroadcaster:
         if from_start:
             cursor = (0, 0)
         elif after is not None:
-            replay, gap = self._replay_from(key, after)
-            cursor = parse_entry_id(replay[-1].id or "") if replay else after
+            replay, gap, found = self._replay_from(key, after)
+            # An ID that is not in the stream, with nothing after it, is
+            # another deployment's (or from the future): start now.
+            cursor = parse_entry_id(replay[-1].id or "") if replay else after if found else None
             if gap:
                 replay.insert(0, Event("", GAP_EVENT))
         new_topic = False
@@ -380,7 +384,7 @@ class RedisBroadcaster:
             with self._lock:
                 state = self._topics.get(topic)
                 if state is not None and (cursor is None or cursor >= state.position):
-                    self._add(state, topic, member, replay)
+                    self._add(state, topic, member, replay, cursor)
                     break
                 target = state.position if state is not None else None
             if target is None:
@@ -388,7 +392,7 @@ class RedisBroadcaster:
                 with self._lock:
                     if topic not in self._topics and (cursor is None or cursor >= top):
                         state = self._topics[topic] = _Topic(top)
-                        self._add(state, topic, member, replay)
+                        self._add(state, topic, member, replay, cursor)
                         new_topic = True
                         break
                 if topic in self._topics or cursor is None:
@@ -405,13 +409,16 @@ class RedisBroadcaster:
         if new_topic:
             self._wake()
 
-    def _replay_from(self, key: str, after: Tuple[int, int]) -> Tuple[List[Event], bool]:
-        """The first page of events after ``after``, and whether the window lost some."""
+    def _replay_from(
+        self, key: str, after: Tuple[int, int]
+    ) -> Tuple[List[Event], bool, bool]:
+        """The first page of events after ``after``, whether the window lost some,
+        and whether ``after`` itself is in the stream."""
         page = _entries(self._command("XRANGE", key, _id_text(after), "+", "COUNT", BATCH + 1))
         if page and page[0].id == _id_text(after):
-            return page[1:], False
+            return page[1:], False, True
         if not page:
-            return page, False
+            return page, False, False
         # Older than the first entry: lost to trimming, unless the stream never
         # dropped an entry (Redis 7 counts them; older servers are assumed to have).
         info = _pairs(self._command("XINFO", "STREAM", key))
@@ -419,16 +426,29 @@ class RedisBroadcaster:
         added, length = info.get("entries-added"), info.get("length")
         trimmed = added is None or length is None or int(added) > int(length)
         gap = trimmed and bool(first) and parse_entry_id(first[0].id or "") > after  # type: ignore[operator]
-        return page, gap
+        return page, gap, False
 
     def _top(self, key: str) -> Tuple[int, int]:
         """The ID of the stream's last entry, ``(0, 0)`` for an empty or missing stream."""
         last = _entries(self._command("XREVRANGE", key, "+", "-", "COUNT", 1))
         return (parse_entry_id(last[0].id or "") or (0, 0)) if last else (0, 0)
 
-    def _add(self, state: _Topic, topic: str, member: Member, replay: Sequence[Event]) -> None:
-        """Queue the replay (up to the topic's position) and join; called under the lock."""
-        ready = [e for e in replay if e.id is None or parse_entry_id(e.id) <= state.position]  # type: ignore[operator]
+    def _add(
+        self,
+        state: _Topic,
+        topic: str,
+        member: Member,
+        replay: List[Event],
+        cursor: Optional[Tuple[int, int]],
+    ) -> None:
+        """Queue the replay and join; called under the lock.
+
+        A replay that reaches past the reader's position (the reader is
+        behind Redis) makes the member skip live events up to its ``cursor``.
+        """
+        ready = replay
+        if cursor is not None and cursor > state.position:
+            state.ahead[id(member)] = cursor
         if len(ready) > self._queue_size:
             # The replay alone would overflow the queue: keep the newest, marked as a gap.
             ready = [Event("", GAP_EVENT), *ready[len(ready) - self._queue_size + 1 :]]
@@ -490,6 +510,7 @@ class RedisBroadcaster:
             state = self._topics.get(topic) if topic is not None else None
             if state is not None:
                 state.members.pop(id(member), None)
+                state.ahead.pop(id(member), None)
                 if not state.members:
                     del self._topics[topic]  # type: ignore[arg-type]
 
@@ -574,8 +595,12 @@ class RedisBroadcaster:
                     if entry_id is None or entry_id <= state.position:
                         continue
                     state.position = entry_id
-                    for member in state.members.values():
-                        self._offer(member, item)
+                    ahead = state.ahead
+                    for key_id, member in state.members.items():
+                        if not ahead or ahead.get(key_id, (0, 0)) < entry_id:
+                            self._offer(member, item)
+                if state.ahead:
+                    state.ahead = {i: c for i, c in state.ahead.items() if c > state.position}
                 woken += [self._wakers[i] for i in state.members if i in self._wakers]
         for wake in woken:
             wake()
