@@ -1,83 +1,112 @@
 # SPDX-License-Identifier: MIT
-"""The broadcaster's bookkeeping, sans-IO: IDs, the replay buffer, subscriber queues.
+"""Local delivery: one process's subscribers, their bounded queues and wake-ups.
 
-:class:`sse_core.broadcast.Broadcaster` wraps this with locks and wake-ups
-(threading and asyncio); nothing here blocks, sleeps or knows about threads.
+This is the seam every hub backend shares.  A backend (the in-process
+:class:`~sse_core.broadcast.Broadcaster`, a Redis Streams reader) decides what
+the events are and what IDs they carry; :class:`LocalHub` only hands events
+that already have their IDs to the subscribers of a topic in this process,
+and makes the :class:`Subscription` objects the adapters iterate.
 
 Theory of operation
 -------------------
-Every published event gets the next integer ID (as a string, ``"1"``, ``"2"``,
-...), goes into a bounded replay buffer (a ``deque`` with ``maxlen``), and is
-appended to the queue of every current subscriber.  A new subscriber passes the
-``Last-Event-ID`` its client sent; if it names an event still in the replay
-buffer, the events after it are queued first, so a reconnecting client misses
-nothing that the buffer still holds.
+Subscribers are kept per topic (``dict`` topic -> members), so delivering to
+one topic costs only its own subscribers.  Each subscription has a bounded
+queue (``queue_size`` events).  :meth:`LocalHub.deliver` appends to the queue
+of every subscriber of the topic; when a queue is full, the policy decides:
 
-Each subscriber queue is bounded.  When a publish finds a queue full, the
-policy decides:
-
-* ``"disconnect"`` (the default): the subscriber is marked overflowed and its
-  queue cleared; its stream ends after nothing more.  The client reconnects with
-  its ``Last-Event-ID`` and catches up from the replay buffer, so a slow client
-  loses nothing the buffer still holds, and never holds memory for more than
-  ``queue_size`` events.
+* ``"disconnect"`` (the default): the subscriber's queue is cleared and its
+  stream ends; it gets nothing more.  Its client reconnects with its
+  ``Last-Event-ID`` and is replayed what it missed from the backend's window.
 * ``"drop_oldest"``: the oldest queued event is dropped to make room; the
-  client sees a gap but stays connected.
+  client sees a gap but stays connected (:attr:`Subscription.dropped`).
 
-Either way a slow subscriber never delays a publish or another subscriber.
+Either way a slow subscriber never delays a delivery or another subscriber.
+
+Wake-ups are coalesced.  A reader that finds its queue empty *arms* its
+subscription with a wake-up callable (setting a :class:`threading.Event`, or
+an :class:`asyncio.Event` on its loop) and waits; the first delivery calls it
+once and disarms it.  So a delivery costs one append per subscriber, a reader
+busy with earlier events costs no wake-up at all, and at most one wake-up per
+subscriber is ever pending, whatever the publish rate.
+
+All state is guarded by :attr:`LocalHub.lock`, a re-entrant lock a backend may
+hold around its own bookkeeping and a call to :meth:`~LocalHub.open` or
+:meth:`~LocalHub.deliver`, to make "read the backlog, then open" atomic with
+respect to deliveries (the in-process broadcaster does so).  Wake-ups are
+made after the hub's own acquisition is released and never block.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import weakref
 from collections import deque
-from typing import Deque, Dict, List, Optional
+from typing import (
+    AsyncIterator,
+    Callable,
+    Deque,
+    Dict,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 from ._events import Event
 
-__all__ = ("FanoutCore", "Member", "DEFAULT_REPLAY", "DEFAULT_QUEUE_SIZE", "POLICIES")
+__all__ = (
+    "DEFAULT_IDLE_TIMEOUT",
+    "DEFAULT_QUEUE_SIZE",
+    "DEFAULT_TOPIC",
+    "GAP",
+    "GAP_EVENT",
+    "LocalHub",
+    "POLICIES",
+    "Subscription",
+)
 
-#: Events kept for replay.  A client that reconnects within a few seconds at
-#: tens of events a second finds its place; 1000 small events are ~100 KB.
-DEFAULT_REPLAY = 1000
+#: The topic of ``publish`` and ``subscribe`` calls that name none.
+DEFAULT_TOPIC = "default"
+
+#: The event type of the marker a subscription yields first when its client
+#: resumed from an ID older than the replay window: events were lost, so the
+#: client should refetch its state.  The marker has empty data and no ID, so
+#: it leaves the client's last event ID as it was.
+GAP_EVENT = "sse-gap"
+
+#: The gap marker itself.
+GAP = Event("", GAP_EVENT)
 
 #: Events a subscriber may have waiting before the full-queue policy applies.
 DEFAULT_QUEUE_SIZE = 1000
 
+#: Seconds a thread-side subscription waits before yielding ``None`` (which
+#: lets the WSGI adapter send a heartbeat or notice a departed client).
+DEFAULT_IDLE_TIMEOUT = 1.0
+
 POLICIES = ("disconnect", "drop_oldest")
 
-
-class Member:
-    """One subscriber's queue and flags (driven by :class:`FanoutCore`)."""
-
-    __slots__ = ("closed", "dropped", "overflowed", "queue")
-
-    def __init__(self) -> None:
-        self.queue: Deque[Event] = deque()
-        self.overflowed = False
-        self.closed = False
-        #: Events dropped under the ``drop_oldest`` policy.
-        self.dropped = 0
-
-    def take(self) -> List[Event]:
-        """Remove and return every queued event."""
-        events = list(self.queue)
-        self.queue.clear()
-        return events
-
-    @property
-    def finished(self) -> bool:
-        """True when the subscriber's stream should end once its queue is empty."""
-        return self.closed or self.overflowed
+Waker = Callable[[], None]
+TopicListener = Callable[[str, bool], None]
 
 
-class FanoutCore:
-    """IDs, replay buffer and subscriber queues of one broadcaster.
+class LocalHub:
+    """The subscribers of one process, by topic; delivers events to them.
 
     Args:
-        replay: events kept for replay (0 disables replay).
-        queue_size: events a subscriber may have queued (at least 1).
+        queue_size: events one subscriber may have waiting (at least 1).
         policy: ``"disconnect"`` or ``"drop_oldest"``; see the module docstring.
-        first_id: the ID the first published event gets.
+        idle_timeout: seconds a thread-side subscription waits for an event
+            before yielding ``None``.
+        on_topic: called as ``on_topic(topic, True)`` when a topic gets its
+            first subscriber and ``on_topic(topic, False)`` when it loses its
+            last, so a backend can start or stop reading it.  It runs on the
+            thread that opened or closed the subscription (possibly inside
+            :attr:`lock`), so it must be quick and must not block.
+
+    Thread-safe.
 
     Raises:
         ValueError: an argument is out of range.
@@ -85,104 +114,342 @@ class FanoutCore:
 
     def __init__(
         self,
-        replay: int = DEFAULT_REPLAY,
+        *,
         queue_size: int = DEFAULT_QUEUE_SIZE,
         policy: str = "disconnect",
-        first_id: int = 1,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        on_topic: Optional[TopicListener] = None,
     ) -> None:
-        if replay < 0:
-            raise ValueError(f"replay must be >= 0, got {replay}")
         if queue_size < 1:
             raise ValueError(f"queue_size must be >= 1, got {queue_size}")
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
-        self._replay: Deque[Event] = deque(maxlen=replay)
-        self._queue_size = queue_size
-        self._policy = policy
-        self._next_id = first_id
-        self._members: Dict[int, Member] = {}
+        if idle_timeout <= 0:
+            raise ValueError(f"idle_timeout must be > 0, got {idle_timeout}")
+        #: Guards every subscription's state; re-entrant, see the module docstring.
+        self.lock = threading.RLock()
+        self.queue_size = queue_size
+        self.idle_timeout = idle_timeout
+        self._drop_oldest = policy == "drop_oldest"
+        self._on_topic = on_topic
+        self._topics: Dict[str, Dict[Subscription, None]] = {}
+        self._count = 0
         self.closed = False
 
     @property
-    def last_id(self) -> Optional[str]:
-        """The ID of the last published event, ``None`` before the first."""
-        return self._replay[-1].id if self._replay else None
+    def subscriber_count(self) -> int:
+        """How many subscriptions are open (in every topic)."""
+        return self._count
+
+    def topics(self) -> List[str]:
+        """The topics that have at least one subscriber now."""
+        with self.lock:
+            return list(self._topics)
+
+    def open(self, topic: str, backlog: Sequence[Event] = (), *, gap: bool = False) -> Subscription:
+        """Subscribe to ``topic``, with ``backlog`` queued before any delivery.
+
+        ``backlog`` is what the backend replays (events with their IDs, oldest
+        first); with ``gap`` true the :data:`GAP` marker is queued before it.
+        At most ``queue_size`` items are queued: a longer backlog keeps its
+        newest events, and then starts with the marker, as events were lost.
+        Once the hub is closed the subscription ends at once.
+        """
+        subscription = Subscription(self, topic)
+        room = self.queue_size
+        if gap or len(backlog) > room:
+            subscription._queue.append(GAP)
+            room -= 1
+        if room and backlog:
+            subscription._queue.extend(backlog[-room:])
+        with self.lock:
+            if self.closed:
+                subscription._closed = True
+                subscription._queue.clear()
+                return subscription
+            members = self._topics.get(topic)
+            first = members is None
+            if members is None:
+                members = self._topics[topic] = {}
+            members[subscription] = None
+            self._count += 1
+            if first and self._on_topic is not None:
+                self._on_topic(topic, True)
+        return subscription
+
+    def deliver(self, topic: str, events: Sequence[Event]) -> None:
+        """Queue ``events`` (in order, IDs already set) for every subscriber of ``topic``.
+
+        Applies the full-queue policy and wakes the readers that wait.  Never
+        blocks on a subscriber.  Events for a topic nobody here subscribes to
+        are ignored.
+        """
+        wakers: List[Waker] = []
+        with self.lock:
+            members = self._topics.get(topic)
+            if not members:
+                return
+            limit = self.queue_size
+            overflowed: List[Subscription] = []
+            for subscription in members:
+                queue = subscription._queue
+                for event in events:
+                    if len(queue) >= limit:
+                        if self._drop_oldest:
+                            queue.popleft()
+                            subscription.dropped += 1
+                        else:
+                            queue.clear()
+                            subscription._overflowed = True
+                            overflowed.append(subscription)
+                            break
+                    queue.append(event)
+                waker = subscription._waker
+                if waker is not None:
+                    subscription._waker = None
+                    wakers.append(waker)
+            for subscription in overflowed:
+                self._forget(subscription)
+        for wake in wakers:
+            wake()
+
+    def close(self) -> None:
+        """End every subscription after what it has queued; later ones end at once.
+
+        Idempotent.
+        """
+        wakers: List[Waker] = []
+        with self.lock:
+            self.closed = True
+            for members in list(self._topics.values()):
+                for subscription in list(members):
+                    subscription._closed = True
+                    if subscription._waker is not None:
+                        wakers.append(subscription._waker)
+                        subscription._waker = None
+                    self._forget(subscription)
+        for wake in wakers:
+            wake()
+
+    # --- used by Subscription ----------------------------------------------------
+
+    def _forget(self, subscription: Subscription) -> None:
+        # Called with the lock held.
+        members = self._topics.get(subscription.topic)
+        if members is None or members.pop(subscription, False) is False:
+            return
+        self._count -= 1
+        if not members:
+            del self._topics[subscription.topic]
+            if self._on_topic is not None:
+                self._on_topic(subscription.topic, False)
+
+    def _leave(self, subscription: Subscription) -> None:
+        with self.lock:
+            subscription._closed = True
+            subscription._queue.clear()
+            subscription._waker = None
+            self._forget(subscription)
+
+    def _take(self, subscription: Subscription, waker: Waker) -> Tuple[Deque[Event], bool]:
+        """The queued events, or none and whether the stream is finished.
+
+        With nothing queued and the stream still open, arms ``waker``.
+        """
+        with self.lock:
+            queue = subscription._queue
+            if queue:
+                subscription._queue = deque()
+                return queue, False
+            if subscription._closed or subscription._overflowed:
+                return deque(), True
+            subscription._waker = waker
+            return deque(), False
+
+
+class Subscription:
+    """One subscriber's stream of events; iterate it once, from a thread or a loop.
+
+    * ``for item in subscription``: yields each :class:`~sse_core.Event`, and
+      ``None`` whenever ``idle_timeout`` seconds pass with nothing (so the
+      WSGI adapter can send a heartbeat).
+    * ``async for event in subscription``: yields events only.
+
+    Iteration ends when the hub is closed, or when the subscriber fell behind
+    under the ``"disconnect"`` policy (:attr:`overflowed` is then true).
+    Closing the iterator (``close()`` or ``aclose()``, even before it yielded
+    anything), calling :meth:`close`, or leaving ``with subscription:``
+    unsubscribes.
+
+    Made by a hub's ``subscribe()``; do not construct it.
+    """
+
+    def __init__(self, hub: LocalHub, topic: str) -> None:
+        self._hub = hub
+        #: The topic subscribed to.
+        self.topic = topic
+        self._queue: Deque[Event] = deque()
+        self._waker: Optional[Waker] = None
+        self._closed = False
+        self._overflowed = False
+        self._iterated = False
+        #: Events dropped for this subscriber under the ``"drop_oldest"`` policy.
+        self.dropped = 0
 
     @property
-    def subscriber_count(self) -> int:
-        return len(self._members)
+    def overflowed(self) -> bool:
+        """True if the stream ended because the subscriber fell too far behind."""
+        return self._overflowed
 
-    def publish(self, data: str, event: str = "message", retry: Optional[int] = None) -> Event:
-        """Give the next ID to a new event, buffer it and queue it for everyone.
+    def close(self) -> None:
+        """Unsubscribe (idempotent)."""
+        self._hub._leave(self)
 
-        Returns the event as sent (with its ``id``).
+    def __enter__(self) -> Subscription:
+        return self
 
-        Raises:
-            TypeError, LocalProtocolError: as :class:`Event`.
-            RuntimeError: the broadcaster is closed.
-        """
-        if self.closed:
-            raise RuntimeError("publish() on a closed broadcaster")
-        item = Event(data, event, str(self._next_id), retry)
-        self._next_id += 1
-        self._replay.append(item)
-        for member in self._members.values():
-            self._offer(member, item)
-        return item
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
-    def _offer(self, member: Member, item: Event) -> None:
-        if member.finished:
-            return
-        if len(member.queue) >= self._queue_size:
-            if self._policy == "disconnect":
-                member.overflowed = True
-                member.queue.clear()
-                return
-            member.queue.popleft()
-            member.dropped += 1
-        member.queue.append(item)
+    def _claim(self) -> None:
+        if self._iterated:
+            raise RuntimeError("a Subscription can be iterated only once")
+        self._iterated = True
 
-    def subscribe(self, last_event_id: str = "") -> Member:
-        """A new subscriber; queues the replay after ``last_event_id``, if found.
+    def __iter__(self) -> Iterator[Optional[Event]]:
+        self._claim()
+        return _ThreadReader(self)
 
-        ``last_event_id`` is the client's ``Last-Event-ID`` (sanitised by the
-        adapter).  If it is the ID of an event still in the replay buffer, the
-        events after it are queued.  If it is older than the buffer (an integer
-        below the oldest buffered ID), the whole buffer is queued: the client
-        missed more than can be replayed, and gets what there is.  Any other
-        value (empty, unknown, or from the future, as after a restart) replays
-        nothing.
-        """
-        member = Member()
-        if self.closed:
-            member.closed = True
-            return member
-        for item in self._replay_after(last_event_id)[-self._queue_size :]:
-            member.queue.append(item)
-        self._members[id(member)] = member
-        return member
+    def __aiter__(self) -> AsyncIterator[Event]:
+        self._claim()
+        return _LoopReader(self)
 
-    def _replay_after(self, last_event_id: str) -> List[Event]:
-        if not self._replay or not last_event_id.isdigit() or len(last_event_id) > 30:
-            return []
-        wanted = int(last_event_id)
-        first = int(self._replay[0].id or 0)
-        last = first + len(self._replay) - 1
-        if wanted >= last:
-            return []
-        start = max(0, wanted - first + 1)
-        return list(self._replay)[start:]
 
-    def unsubscribe(self, member: Member) -> None:
-        """Forget a subscriber (idempotent)."""
-        self._members.pop(id(member), None)
-        member.closed = True
+class _ThreadReader:
+    """The blocking iterator of a :class:`Subscription`; ``close()`` unsubscribes."""
 
-    def close(self) -> List[Member]:
-        """End every subscription; returns the members to wake up."""
-        self.closed = True
-        members = list(self._members.values())
-        for member in members:
-            member.closed = True
-        self._members.clear()
-        return members
+    def __init__(self, subscription: Subscription) -> None:
+        self._subscription = subscription
+        self._batch: Deque[Event] = deque()
+        self._ready = threading.Event()
+
+    def __iter__(self) -> _ThreadReader:
+        return self
+
+    def __next__(self) -> Optional[Event]:
+        subscription = self._subscription
+        while not self._batch:
+            self._ready.clear()
+            self._batch, finished = subscription._hub._take(subscription, self._ready.set)
+            if finished:
+                self.close()
+                raise StopIteration
+            if not self._batch and not self._ready.wait(subscription._hub.idle_timeout):
+                return None
+        return self._batch.popleft()
+
+    def close(self) -> None:
+        """Unsubscribe (idempotent), whether or not iteration began."""
+        self._batch = deque()
+        self._subscription.close()
+
+    # A consumer that breaks out of its loop drops the iterator; unsubscribe
+    # then, as a generator's ``finally`` would.
+    __del__ = close
+
+
+class _LoopReader:
+    """The asyncio iterator of a :class:`Subscription`; ``aclose()`` unsubscribes."""
+
+    def __init__(self, subscription: Subscription) -> None:
+        self._subscription = subscription
+        self._batch: Deque[Event] = deque()
+        self._bound: Optional[Tuple[asyncio.Event, Waker]] = None
+
+    def __aiter__(self) -> _LoopReader:
+        return self
+
+    def _bind(self) -> Tuple[asyncio.Event, Waker]:
+        # The event and the waker are made on first use, on the loop that
+        # iterates (on Python 3.8 and 3.9 asyncio.Event binds to a loop).
+        loop = asyncio.get_running_loop()
+        ready = asyncio.Event()
+        loop_thread = threading.get_ident()
+        batch = _LoopWakeups.of(loop)
+
+        def wake() -> None:
+            if threading.get_ident() == loop_thread:
+                ready.set()
+            else:
+                batch.add(loop, ready)
+
+        self._bound = ready, wake
+        return self._bound
+
+    async def __anext__(self) -> Event:
+        subscription = self._subscription
+        ready, wake = self._bound or self._bind()
+        while not self._batch:
+            ready.clear()
+            self._batch, finished = subscription._hub._take(subscription, wake)
+            if finished:
+                await self.aclose()
+                raise StopAsyncIteration
+            if not self._batch:
+                await ready.wait()
+        return self._batch.popleft()
+
+    async def aclose(self) -> None:
+        """Unsubscribe (idempotent), whether or not iteration began."""
+        self._subscription.close()
+
+    def __del__(self) -> None:
+        self._subscription.close()
+
+
+class _LoopWakeups:
+    """Sets a loop's reader events from other threads, one loop callback per batch.
+
+    ``call_soon_threadsafe`` writes to the loop's self-pipe each time; a
+    publish from a thread that wakes 200 readers of one loop makes one such
+    call here, not 200.
+    """
+
+    def __init__(self) -> None:
+        # Holds no reference to its loop, so the loop can be collected.
+        self._pending: List[asyncio.Event] = []
+        self._pending_lock = threading.Lock()
+
+    @staticmethod
+    def of(loop: asyncio.AbstractEventLoop) -> _LoopWakeups:
+        """The one batcher of ``loop`` (every hub's readers on it share it)."""
+        with _WAKEUPS_LOCK:
+            wakeups = _WAKEUPS.get(loop)
+            if wakeups is None:
+                wakeups = _WAKEUPS[loop] = _LoopWakeups()
+            return wakeups
+
+    def add(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Event) -> None:
+        """Set ``ready`` on ``loop`` soon (from any thread but the loop's)."""
+        with self._pending_lock:
+            self._pending.append(ready)
+            if len(self._pending) > 1:
+                return  # a flush is already scheduled
+        try:
+            loop.call_soon_threadsafe(self._flush)
+        except RuntimeError:  # a closed loop has no waiter left
+            self._flush_pending()
+
+    def _flush(self) -> None:
+        for ready in self._flush_pending():
+            ready.set()
+
+    def _flush_pending(self) -> List[asyncio.Event]:
+        with self._pending_lock:
+            pending, self._pending = self._pending, []
+        return pending
+
+
+_WAKEUPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopWakeups]
+_WAKEUPS = weakref.WeakKeyDictionary()
+_WAKEUPS_LOCK = threading.Lock()

@@ -2,29 +2,39 @@
 """The broadcaster across processes and hosts, on Redis Streams.
 
 :class:`RedisBroadcaster` keeps :class:`~sse_core.broadcast.Broadcaster`'s
-interface, with Redis as the engine: a topic is a stream, a publish is an
-``XADD`` trimmed to the replay window, and an event's ID is its stream entry
-ID, so it means the same thing on every worker and host.  sse_core imports no
-Redis module: the caller passes a redis-py client, and only its generic
-``execute_command`` is called.
+interface with Redis as the engine: a topic is a stream, a publish appends an
+entry and trims the stream to the replay window, and an event's ID is its
+stream entry ID, so it means the same thing on every worker and host.
+sse_core imports no Redis module: the caller passes a redis-py client, and
+only its generic ``execute_command`` is called.  Local subscribers, their
+queues and wake-ups are :class:`~sse_core._fanout.LocalHub`'s, as in process.
 
 Theory of operation
 -------------------
+A publish is one Lua script (:data:`PUBLISH_SCRIPT`), atomic in Redis: it adds
+the entry with the ID of the entry before it and the running byte count, then
+trims the oldest entries beyond ``replay`` events, ``replay_bytes`` bytes and
+``max_age`` seconds.  Knowing its predecessor, the oldest entry tells a
+resuming client whether it missed trimmed events (a gap) or saw the last of
+them.
+
 Publishing never delivers locally: every event, this process's own included,
 reaches local subscribers through one reader thread, so each arrives once and
 in stream order.  The reader sends ``XREAD BLOCK`` for every topic that has a
 local subscriber, each after the last entry ID it delivered for that topic
 (its *position*), over one connection: ten thousand subscribers cost one
-Redis connection.  When a subscription opens a topic new to this process, it
-adds an entry to this broadcaster's own wake-up stream, which the reader also
-reads, so the reader starts reading the new topic at once.
+Redis connection.  When a topic new to this process gets a subscriber, an
+entry goes to this broadcaster's own wake-up stream, which the reader also
+reads, so it starts reading the new topic at once.
 
-A new subscription learns where to start under the lock that the reader takes
-to deliver, so nothing falls between its replay and its live events: a
-subscriber on a topic the reader already follows starts at the reader's
-position; the replay (``XRANGE`` after the client's ``Last-Event-ID``) is read
-up to that position, and the reader delivers everything after it.  A topic new
-to this process starts at the stream's last entry, or after the replay.
+A subscriber is opened under the local hub's lock, which the reader holds to
+deliver, at the point where its replay meets the position: its replay
+(``XRANGE`` after the client's ``Last-Event-ID``) is read on up to the
+position, and the reader delivers what follows.  If its replay went past the
+position (the reader is a little behind Redis), the subscription hands those
+events to the topic's other subscribers itself and moves the position up, so
+no event reaches anyone twice.  A topic new to this process starts at the
+stream's last entry, or where the replay ends.
 
 When a command fails (Redis restarted, the connection dropped), the reader
 logs it, marks the hub unhealthy, waits (doubling backoff, capped), and reads
@@ -40,14 +50,18 @@ import logging
 import re
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ._errors import SSEError
 from ._events import Event
-from ._fanout import DEFAULT_QUEUE_SIZE, DEFAULT_REPLAY, POLICIES, Member
-
-if TYPE_CHECKING:
-    from .broadcast import Subscription
+from ._fanout import (
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_QUEUE_SIZE,
+    DEFAULT_TOPIC,
+    LocalHub,
+    Subscription,
+)
+from ._replay import DEFAULT_REPLAY, DEFAULT_REPLAY_BYTES, event_size
 
 try:
     from typing import Protocol
@@ -72,12 +86,61 @@ BATCH = 500
 #: The reader's wait after a failed command doubles from the first to the last.
 BACKOFF = (0.05, 2.0)
 
-#: Seconds the wake-up stream outlives its last use (a crashed process leaves
-#: nothing behind for longer).
+#: Milliseconds the wake-up stream outlives its last use (a crashed process
+#: leaves nothing behind for longer).
 WAKE_TTL_MS = 600_000
+
+#: Bytes an entry ID adds to an event's size (``"1700000000000-0"`` and room).
+_ID_SIZE = 16
+
+#: KEYS[1] the stream; ARGV: replay, replay_bytes, max_age (ms, 0 for none),
+#: the event's size, then its fields.  Adds the entry with ``p`` (the ID of the
+#: entry before it, ``0-0`` for the first) and ``b`` (bytes added to the
+#: stream so far, this one included), then drops the oldest entries while the
+#: window holds more than ``replay`` events or ``replay_bytes`` bytes (always
+#: keeping the newest) or entries older than ``max_age``.  Returns the new ID.
+PUBLISH_SCRIPT = """
+local key = KEYS[1]
+local replay, max_bytes, max_age = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local size = tonumber(ARGV[4])
+local function field(entry, name)
+  local fields = entry[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == name then return fields[i + 1] end
+  end
+  return nil
+end
+local previous, total = '0-0', size
+local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+if last then
+  previous = last[1]
+  total = (tonumber(field(last, 'b')) or 0) + size
+end
+local fields = {'p', previous, 'b', total, 's', size}
+for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
+local id = redis.call('XADD', key, 'MAXLEN', replay, '*', unpack(fields))
+local length = redis.call('XLEN', key)
+while length > 1 do
+  local first = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)[1]
+  local before = (tonumber(field(first, 'b')) or 0) - (tonumber(field(first, 's')) or 0)
+  if total - before <= max_bytes then break end
+  redis.call('XTRIM', key, 'MAXLEN', length - 1)
+  length = length - 1
+end
+if max_age > 0 then
+  local now = redis.call('TIME')
+  local oldest = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - max_age
+  local keep = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1][1]
+  local floor = math.min(oldest, tonumber(string.match(keep, '^%d+')))
+  redis.call('XTRIM', key, 'MINID', string.format('%.0f', floor))
+end
+return id
+"""
 
 _ENTRY_ID = re.compile(r"\A([0-9]{1,20})-([0-9]{1,20})\Z")
 _MAX_ID_PART = 2**64 - 1
+
+EntryId = Tuple[int, int]
 
 
 class RedisClient(Protocol):
@@ -89,13 +152,15 @@ class RedisClient(Protocol):
 class BroadcastUnavailable(SSEError):
     """Redis did not carry out a command: unreachable, timed out, or refused it.
 
-    Raised by :meth:`RedisBroadcaster.publish` (the event was not published)
-    and :meth:`RedisBroadcaster.subscribe` (no subscription was made).  The
-    client's own exception is chained as ``__cause__``.
+    Raised by :meth:`RedisBroadcaster.publish` and
+    :meth:`RedisBroadcaster.subscribe`; the client's own exception is chained
+    as ``__cause__``.  A subscription was not made.  A publish most likely was
+    not: but if the connection broke after Redis ran the command and before
+    its reply came, the event was published (and is delivered) all the same.
     """
 
 
-def parse_entry_id(value: str) -> Optional[Tuple[int, int]]:
+def parse_entry_id(value: str) -> Optional[EntryId]:
     """``"1700000000000-3"`` as ``(1700000000000, 3)``; ``None`` if not a stream entry ID."""
     match = _ENTRY_ID.match(value)
     if match is None:
@@ -106,6 +171,10 @@ def parse_entry_id(value: str) -> Optional[Tuple[int, int]]:
     return ms, seq
 
 
+def _id_text(entry_id: EntryId) -> str:
+    return "%d-%d" % entry_id
+
+
 def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
@@ -114,31 +183,27 @@ def _fields(raw: Any) -> Dict[str, str]:
     """An entry's fields, whether the client parsed them into a dict or not."""
     if isinstance(raw, dict):
         return {_text(k): _text(v) for k, v in raw.items()}
-    items = list(raw or ())
+    items = list(raw)
     return {_text(items[i]): _text(items[i + 1]) for i in range(0, len(items) - 1, 2)}
 
 
-def _pairs(raw: Any) -> Dict[str, Any]:
-    """A reply of names and values (``XINFO``), as a dict or a flat list, by name."""
-    items = list(raw.items()) if isinstance(raw, dict) else list(zip(raw[::2], raw[1::2]))
-    return {_text(name): value for name, value in items}
+def _event(entry_id: Any, fields: Dict[str, str]) -> Event:
+    retry = fields.get("r")
+    return Event(
+        fields.get("d", ""),
+        fields.get("e", "message"),
+        _text(entry_id),
+        int(retry) if retry is not None and retry.isdigit() else None,
+    )
 
 
-def _entries(raw: Any) -> List[Event]:
-    """Events from an ``XRANGE`` reply (or one stream's part of an ``XREAD`` reply)."""
-    events = []
-    for entry_id, raw_fields in raw or ():
-        fields = _fields(raw_fields)
-        retry = fields.get("r")
-        events.append(
-            Event(
-                fields.get("d", ""),
-                fields.get("e", "message"),
-                _text(entry_id),
-                int(retry) if retry is not None and retry.isdigit() else None,
-            )
-        )
-    return events
+def _entries(raw: Any) -> List[Tuple[EntryId, Event]]:
+    """``(ID, event)`` pairs from an ``XRANGE`` reply or one stream of an ``XREAD`` reply."""
+    pairs = []
+    for entry_id, fields in raw or ():
+        event = _event(entry_id, _fields(fields))
+        pairs.append((parse_entry_id(event.id or "") or (0, 0), event))
+    return pairs
 
 
 def _streams(raw: Any) -> List[Tuple[str, Any]]:
@@ -155,45 +220,26 @@ def _streams(raw: Any) -> List[Tuple[str, Any]]:
     return streams
 
 
-class _Topic:
-    """The local subscribers of one topic and the reader's position in its stream."""
-
-    __slots__ = ("ahead", "members", "position")
-
-    def __init__(self, position: Tuple[int, int]) -> None:
-        self.position = position
-        self.members: Dict[int, Member] = {}
-        #: Members whose replay went past ``position``: the last ID each has.
-        self.ahead: Dict[int, Tuple[int, int]] = {}
-
-
-def _id_text(position: Tuple[int, int]) -> str:
-    return "%d-%d" % position
-
-
-#: Until the in-process hub's topics land: the default topic and the gap marker.
-DEFAULT_TOPIC = "default"
-GAP_EVENT = "sse-gap"
-
-
 class RedisBroadcaster:
     """Publish events to every subscriber on every worker and host, through Redis.
 
     Args:
         client: a ``redis.Redis`` (redis-py) made by the caller; any client
             with a blocking ``execute_command`` serves.  Give it a
-            ``socket_timeout`` longer than ``block``, so a hung server fails
-            commands instead of hanging them.
+            ``socket_timeout`` longer than ``block``, so that a hung server
+            fails commands instead of hanging them.
         prefix: prepended to a topic to name its stream key.
-        replay: the replay window, in events per topic: each ``XADD`` trims
-            the stream to about this length (``MAXLEN ~``: Redis may keep a
-            few dozen more, never fewer).
+        replay: the replay window in events per topic (at least 1).
+        replay_bytes: the window's bound in bytes per topic, as
+            :class:`~sse_core.broadcast.Broadcaster` counts them; the newest
+            event is kept whatever its size.
+        max_age: if set, seconds after which an event leaves the window.
         queue_size, policy, idle_timeout: as :class:`~sse_core.broadcast.Broadcaster`.
         block: seconds one ``XREAD BLOCK`` of the reader waits.
 
-    IDs are stream entry IDs (``"1700000000000-0"``).  All methods are
-    thread-safe; :meth:`publish` and :meth:`subscribe` talk to Redis, so call
-    :meth:`apublish` and :meth:`asubscribe` from coroutines.
+    IDs are stream entry IDs (``"1700000000000-0"``).  Thread-safe.
+    :meth:`publish` and :meth:`subscribe` wait for Redis: from a coroutine,
+    await :meth:`apublish` and :meth:`asubscribe`.
 
     Raises:
         ValueError: an argument is out of range.
@@ -205,39 +251,35 @@ class RedisBroadcaster:
         *,
         prefix: str = DEFAULT_PREFIX,
         replay: int = DEFAULT_REPLAY,
+        replay_bytes: int = DEFAULT_REPLAY_BYTES,
+        max_age: Optional[float] = None,
         queue_size: int = DEFAULT_QUEUE_SIZE,
         policy: str = "disconnect",
-        idle_timeout: float = 1.0,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         block: float = DEFAULT_BLOCK,
     ) -> None:
-        if replay < 1:
-            raise ValueError(f"replay must be >= 1, got {replay}")
-        if queue_size < 1:
-            raise ValueError(f"queue_size must be >= 1, got {queue_size}")
-        if policy not in POLICIES:
-            raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
-        if idle_timeout <= 0 or block <= 0:
-            raise ValueError("idle_timeout and block must be > 0")
+        if replay < 1 or replay_bytes < 1:
+            raise ValueError(f"replay and replay_bytes must be >= 1, got {replay}, {replay_bytes}")
+        if (max_age is not None and max_age <= 0) or block <= 0:
+            raise ValueError("max_age and block must be > 0")
+        self._local = LocalHub(
+            queue_size=queue_size, policy=policy, idle_timeout=idle_timeout, on_topic=self._on_topic
+        )
+        self._lock = self._local.lock
         self._client = client
         self._prefix = prefix
-        self._replay = replay
-        self._queue_size = queue_size
-        self._policy = policy
-        self._idle_timeout = idle_timeout
+        self._limits = (replay, replay_bytes, int(max_age * 1000) if max_age else 0)
         self._block_ms = max(1, int(block * 1000))
-        self._lock = threading.Lock()
-        self._topics: Dict[str, _Topic] = {}
-        self._wakers: Dict[int, Callable[[], None]] = {}
+        #: The last entry ID the reader delivered, for each topic with local subscribers.
+        self._positions: Dict[str, EntryId] = {}
         self._wake_key = f"{prefix}_wake:{uuid.uuid4().hex}"
-        self._stop = threading.Event()
         self._changed = threading.Event()
-        self._member_topics: Dict[int, str] = {}
+        self._stop = threading.Event()
         self._reader: Optional[threading.Thread] = None
         self._healthy = True
         self._last_error: Optional[BaseException] = None
-        self.closed = False
 
-    # -- state --------------------------------------------------------------
+    # --- state -----------------------------------------------------------------------
 
     @property
     def healthy(self) -> bool:
@@ -251,18 +293,22 @@ class RedisBroadcaster:
 
     @property
     def last_error(self) -> Optional[BaseException]:
-        """The reader's last failure, ``None`` once a later command succeeded."""
+        """The reader's last failure; ``None`` once a later read succeeded."""
         return self._last_error
 
     @property
     def subscriber_count(self) -> int:
-        """How many subscriptions of this process are open."""
-        with self._lock:
-            return sum(len(topic.members) for topic in self._topics.values())
+        """How many subscriptions of this process are open, in every topic."""
+        return self._local.subscriber_count
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._local.closed
 
     def _key(self, topic: str) -> str:
-        if not isinstance(topic, str):
-            raise TypeError(f"topic must be str, got {type(topic).__name__}")
+        if type(topic) is not str:
+            raise TypeError(f"topic must be a str, not {type(topic).__name__}")
         return self._prefix + topic
 
     def _command(self, *args: Any) -> Any:
@@ -271,7 +317,7 @@ class RedisBroadcaster:
         except Exception as error:
             raise BroadcastUnavailable(f"Redis failed {args[0]}: {error!r}") from error
 
-    # -- publishing ---------------------------------------------------------
+    # --- publishing ------------------------------------------------------------------
 
     def publish(
         self,
@@ -284,24 +330,26 @@ class RedisBroadcaster:
         """Append an event to ``topic``'s stream; returns it with its entry ID.
 
         It reaches this process's subscribers through the reader, like
-        everyone else's.  Blocks for one Redis round trip: use
-        :meth:`apublish` from a coroutine.
+        everyone else's.  Waits for one Redis round trip.
 
         Raises:
-            TypeError, LocalProtocolError: as :class:`~sse_core.Event`.
+            TypeError, LocalProtocolError: as :class:`~sse_core.Event`; a
+                ``topic`` that is not a ``str`` raises ``TypeError``.
             RuntimeError: the broadcaster is closed.
-            BroadcastUnavailable: Redis did not take it (nothing was published).
+            BroadcastUnavailable: Redis did not take the event.
         """
-        Event(data, event, None, retry)  # validates before anything is sent
+        item = Event(data, event, None, retry)  # validates before anything is sent
+        key = self._key(topic)
         if self.closed:
             raise RuntimeError("publish() on a closed broadcaster")
-        args: List[Any] = ["XADD", self._key(topic), "MAXLEN", "~", self._replay, "*", "d", data]
+        fields: List[Any] = ["d", data]
         if event != "message":
-            args += ["e", event]
+            fields += ["e", event]
         if retry is not None:
-            args += ["r", retry]
-        entry_id = _text(self._command(*args))
-        return Event(data, event, entry_id, retry)
+            fields += ["r", retry]
+        size = event_size(item) + _ID_SIZE
+        entry_id = self._command("EVAL", PUBLISH_SCRIPT, 1, key, *self._limits, size, *fields)
+        return Event(data, event, _text(entry_id), retry)
 
     async def apublish(
         self,
@@ -311,42 +359,50 @@ class RedisBroadcaster:
         *,
         topic: str = DEFAULT_TOPIC,
     ) -> Event:
-        """:meth:`publish` in the loop's default executor, so the loop never waits on Redis."""
+        """:meth:`publish` in the loop's default executor: the loop never waits on Redis."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             None, lambda: self.publish(data, event, retry, topic=topic)
         )
 
-    # -- subscribing --------------------------------------------------------
+    # --- subscribing -----------------------------------------------------------------
 
     def subscribe(
         self, last_event_id: str = "", *, topic: str = DEFAULT_TOPIC, from_start: bool = False
     ) -> Subscription:
         """A new subscription to ``topic``, starting with the replay after ``last_event_id``.
 
-        ``last_event_id`` is the client's sanitised ``Last-Event-ID``.  An
-        entry ID still in the window replays what follows it; an entry ID older
-        than the window replays a ``GAP_EVENT`` marker (no ID) and then the
-        whole window; anything else (empty, malformed, from another
-        deployment) replays nothing.  ``from_start`` replays the whole window.
+        Pass the request's sanitised ``Last-Event-ID``.  An entry ID in the
+        window replays what follows it; an entry ID older than the window
+        replays the ``GAP_EVENT`` marker (no ID) and then the whole window;
+        anything else (empty, malformed, from another deployment) replays
+        nothing, unless ``from_start`` asks for the whole window (after the
+        marker if the topic's first events left it).  At most ``queue_size``
+        items are replayed; a longer replay keeps its newest events, after the
+        marker.
 
-        Talks to Redis unless this process already follows ``topic`` and there
-        is nothing to replay: use :meth:`asubscribe` from a coroutine.
+        Talks to Redis unless this process already reads the topic and there
+        is nothing to replay: from a coroutine, await :meth:`asubscribe`.
 
         Raises:
-            TypeError: ``topic`` is not a string.
-            BroadcastUnavailable: Redis could not be read (no subscription was made).
+            TypeError: ``topic`` is not a ``str``.
+            BroadcastUnavailable: Redis could not be read; no subscription was made.
         """
-        from .broadcast import Subscription
-
         key = self._key(topic)
-        member = Member()
         if self.closed:
-            member.closed = True
+            return self._local.open(topic)  # ends at once
+        self._ensure_reader()
+        after = parse_entry_id(last_event_id)
+        if after is not None:
+            backlog, gap, cursor = self._replay_after(key, after)
+        elif from_start:
+            backlog, gap, cursor = [], self._lost_first(key), (0, 0)
         else:
-            self._ensure_reader()
-            self._join(topic, key, member, last_event_id, from_start)
-        return Subscription(self, member, self._idle_timeout)  # type: ignore[arg-type]
+            backlog, gap, cursor = [], False, None
+        subscription, new_topic = self._open(topic, key, backlog, gap, cursor)
+        if new_topic:
+            self._wake()
+        return subscription
 
     async def asubscribe(
         self, last_event_id: str = "", *, topic: str = DEFAULT_TOPIC, from_start: bool = False
@@ -357,105 +413,103 @@ class RedisBroadcaster:
             None, lambda: self.subscribe(last_event_id, topic=topic, from_start=from_start)
         )
 
-    def _join(
-        self, topic: str, key: str, member: Member, last_event_id: str, from_start: bool
-    ) -> None:
-        """Queue ``member``'s replay and add it to ``topic`` where the reader is.
+    def _replay_after(
+        self, key: str, after: EntryId
+    ) -> Tuple[List[Event], bool, Optional[EntryId]]:
+        """The first page of the replay after ``after``, whether events were lost
+        before it, and the ID it reaches (``None``: start now)."""
+        page = _entries(self._command("XRANGE", key, _id_text(after), "+", "COUNT", BATCH + 1))
+        if page and page[0][0] == after:
+            page = page[1:]
+            found = True
+        else:
+            found = False
+        gap = False
+        if page and not found:
+            # Older than the first entry: a gap, unless that entry was the
+            # stream's first ever ("0-0" before it) or came right after ``after``.
+            first = self._command("XRANGE", key, "-", "+", "COUNT", 1)
+            first_id, previous = self._predecessor(first)
+            gap = (
+                first_id is not None
+                and after < first_id
+                and previous not in ("0-0", _id_text(after))
+            )
+        events = [event for _, event in page]
+        if page:
+            return events, gap, page[-1][0]
+        # Not in the stream and nothing after it: another deployment's ID, or
+        # one from the future (Redis lost data); start now.
+        return events, gap, after if found else None
 
-        ``cursor`` is the last ID the replay covers (``None``: start now).
-        Under the lock, a topic the reader follows at ``position`` takes the
-        member when ``cursor`` reached it; otherwise the replay is read on up to
-        there, outside the lock, and the check repeats.
+    def _lost_first(self, key: str) -> bool:
+        """True if the stream's first entry had one before it, which was trimmed."""
+        _, previous = self._predecessor(self._command("XRANGE", key, "-", "+", "COUNT", 1))
+        return previous not in (None, "0-0")
+
+    @staticmethod
+    def _predecessor(reply: Any) -> Tuple[Optional[EntryId], Optional[str]]:
+        """The first entry's ID and its ``p`` field (``None`` for no entry, no field)."""
+        for entry_id, fields in reply or ():
+            return parse_entry_id(_text(entry_id)), _fields(fields).get("p")
+        return None, None
+
+    def _open(
+        self,
+        topic: str,
+        key: str,
+        backlog: List[Event],
+        gap: bool,
+        cursor: Optional[EntryId],
+    ) -> Tuple[Subscription, bool]:
+        """Open the subscription where its replay (up to ``cursor``) meets the reader.
+
+        Returns it, and whether its topic is new to this process.  Under the
+        lock: with ``cursor`` at the position, it opens; behind it, the replay
+        is read on (outside the lock) and the check repeats; ahead of it, the
+        events in between are fetched and handed to the topic's subscribers,
+        which moves the position up.
         """
-        replay: List[Event] = []
-        cursor: Optional[Tuple[int, int]] = None
-        after = parse_entry_id(last_event_id)
-        if from_start:
-            cursor = (0, 0)
-        elif after is not None:
-            replay, gap, found = self._replay_from(key, after)
-            # An ID that is not in the stream, with nothing after it, is
-            # another deployment's (or from the future): start now.
-            cursor = parse_entry_id(replay[-1].id or "") if replay else after if found else None
-            if gap:
-                replay.insert(0, Event("", GAP_EVENT))
-        new_topic = False
         while True:
             with self._lock:
-                state = self._topics.get(topic)
-                if state is not None and (cursor is None or cursor >= state.position):
-                    self._add(state, topic, member, replay, cursor)
-                    break
-                target = state.position if state is not None else None
-            if target is None:
+                position = self._positions.get(topic)
+                if position is not None and (cursor is None or cursor == position):
+                    return self._local.open(topic, backlog, gap=gap), False
+            if position is None:
                 top = self._top(key)
                 with self._lock:
-                    if topic not in self._topics and (cursor is None or cursor >= top):
-                        state = self._topics[topic] = _Topic(top)
-                        self._add(state, topic, member, replay, cursor)
-                        new_topic = True
-                        break
-                if topic in self._topics or cursor is None:
+                    if topic not in self._positions and (cursor is None or cursor >= top):
+                        self._positions[topic] = cursor or top
+                        return self._local.open(topic, backlog, gap=gap), True
+                if cursor is None or topic in self._positions:
                     continue
-                target = top
+                position = top
             assert cursor is not None
-            more = _entries(
-                self._command(
-                    "XRANGE", key, "(" + _id_text(cursor), _id_text(target), "COUNT", BATCH
-                )
+            low, high = min(cursor, position), max(cursor, position)
+            fetched = _entries(
+                self._command("XRANGE", key, "(" + _id_text(low), _id_text(high), "COUNT", BATCH)
             )
-            replay += more
-            cursor = parse_entry_id(more[-1].id or "") if more else target
-        if new_topic:
-            self._wake()
+            reached = fetched[-1][0] if fetched else high
+            if cursor < position:
+                backlog += [event for _, event in fetched]
+                cursor = reached
+                continue
+            with self._lock:
+                if self._positions.get(topic) == position:
+                    self._positions[topic] = reached
+                    self._local.deliver(topic, [event for _, event in fetched])
 
-    def _replay_from(
-        self, key: str, after: Tuple[int, int]
-    ) -> Tuple[List[Event], bool, bool]:
-        """The first page of events after ``after``, whether the window lost some,
-        and whether ``after`` itself is in the stream."""
-        page = _entries(self._command("XRANGE", key, _id_text(after), "+", "COUNT", BATCH + 1))
-        if page and page[0].id == _id_text(after):
-            return page[1:], False, True
-        if not page:
-            return page, False, False
-        # Older than the first entry: lost to trimming, unless the stream never
-        # dropped an entry (Redis 7 counts them; older servers are assumed to have).
-        info = _pairs(self._command("XINFO", "STREAM", key))
-        first = _entries([info["first-entry"]]) if info.get("first-entry") else []
-        added, length = info.get("entries-added"), info.get("length")
-        trimmed = added is None or length is None or int(added) > int(length)
-        gap = trimmed and bool(first) and parse_entry_id(first[0].id or "") > after  # type: ignore[operator]
-        return page, gap, False
-
-    def _top(self, key: str) -> Tuple[int, int]:
+    def _top(self, key: str) -> EntryId:
         """The ID of the stream's last entry, ``(0, 0)`` for an empty or missing stream."""
         last = _entries(self._command("XREVRANGE", key, "+", "-", "COUNT", 1))
-        return (parse_entry_id(last[0].id or "") or (0, 0)) if last else (0, 0)
+        return last[0][0] if last else (0, 0)
 
-    def _add(
-        self,
-        state: _Topic,
-        topic: str,
-        member: Member,
-        replay: List[Event],
-        cursor: Optional[Tuple[int, int]],
-    ) -> None:
-        """Queue the replay and join; called under the lock.
-
-        A replay that reaches past the reader's position (the reader is
-        behind Redis) makes the member skip live events up to its ``cursor``.
-        """
-        ready = replay
-        if cursor is not None and cursor > state.position:
-            state.ahead[id(member)] = cursor
-        if len(ready) > self._queue_size:
-            # The replay alone would overflow the queue: keep the newest, marked as a gap.
-            ready = [Event("", GAP_EVENT), *ready[len(ready) - self._queue_size + 1 :]]
-        member.queue.extend(ready)
-        state.members[id(member)] = member
-        self._member_topics[id(member)] = topic
-        self._changed.set()
+    def _on_topic(self, topic: str, active: bool) -> None:
+        # Called by the local hub under its lock.
+        if active:
+            self._changed.set()
+        else:
+            self._positions.pop(topic, None)
 
     def _wake(self) -> None:
         """Interrupt the reader's ``XREAD BLOCK`` so it reads the new key set now."""
@@ -466,23 +520,15 @@ class RedisBroadcaster:
             # The reader is failing too, and reads the new topic once Redis is back.
             logger.debug("sse_core: could not wake the Redis reader", exc_info=True)
 
-    # -- closing ------------------------------------------------------------
+    # --- closing ---------------------------------------------------------------------
 
     def close(self) -> None:
         """End every subscription (after what each has queued), stop the reader,
         and refuse new publishes.  New subscriptions end at once.  Idempotent."""
-        with self._lock:
-            self.closed = True
-            for state in self._topics.values():
-                for member in state.members.values():
-                    member.closed = True
-            self._topics.clear()
-            wakers = list(self._wakers.values())
-            reader = self._reader
-        for wake in wakers:
-            wake()
+        self._local.close()
         self._stop.set()
         self._changed.set()
+        reader = self._reader
         if reader is not None and reader.is_alive():
             self._wake()
             reader.join(self._block_ms / 1000 + 5)
@@ -491,42 +537,7 @@ class RedisBroadcaster:
         except Exception:
             logger.debug("sse_core: could not delete the wake-up stream", exc_info=True)
 
-    # -- called by Subscription ---------------------------------------------
-
-    def _bind(self, member: Member, wake: Callable[[], None]) -> None:
-        with self._lock:
-            if not member.closed:
-                self._wakers[id(member)] = wake
-
-    def _take(self, member: Member) -> Tuple[List[Event], bool]:
-        with self._lock:
-            return member.take(), member.finished
-
-    def _leave(self, member: Member) -> None:
-        with self._lock:
-            member.closed = True
-            self._wakers.pop(id(member), None)
-            topic = self._member_topics.pop(id(member), None)
-            state = self._topics.get(topic) if topic is not None else None
-            if state is not None:
-                state.members.pop(id(member), None)
-                state.ahead.pop(id(member), None)
-                if not state.members:
-                    del self._topics[topic]  # type: ignore[arg-type]
-
-    def _offer(self, member: Member, item: Event) -> None:
-        if member.finished:
-            return
-        if len(member.queue) >= self._queue_size:
-            if self._policy == "disconnect":
-                member.overflowed = True
-                member.queue.clear()
-                return
-            member.queue.popleft()
-            member.dropped += 1
-        member.queue.append(item)
-
-    # -- the reader -----------------------------------------------------------
+    # --- the reader ------------------------------------------------------------------
 
     def _ensure_reader(self) -> None:
         """Start the reader thread, or restart one that ended while the hub is open."""
@@ -547,15 +558,14 @@ class RedisBroadcaster:
             while not self._stop.is_set():
                 self._changed.clear()
                 with self._lock:
-                    positions = {t: _id_text(s.position) for t, s in self._topics.items()}
+                    positions = {self._prefix + t: _id_text(p) for t, p in self._positions.items()}
                 if not positions:
                     self._changed.wait(self._block_ms / 1000)
                     continue
-                keys = [self._prefix + topic for topic in positions]
                 try:
                     reply = self._client.execute_command(
                         "XREAD", "COUNT", BATCH, "BLOCK", self._block_ms, "STREAMS",
-                        *keys, self._wake_key, *positions.values(), wake_position,
+                        *positions, self._wake_key, *positions.values(), wake_position,
                     )  # fmt: skip
                     wake_position = self._deliver(reply, wake_position)
                 except Exception as error:
@@ -579,29 +589,20 @@ class RedisBroadcaster:
         self._healthy, self._last_error = False, error
 
     def _deliver(self, reply: Any, wake_position: str) -> str:
-        """Queue each new entry of the reply for its topic's members; wake them."""
-        woken: List[Callable[[], None]] = []
-        with self._lock:
-            for key, raw in _streams(reply):
-                events = _entries(raw)
-                if key == self._wake_key:
-                    wake_position = events[-1].id or wake_position if events else wake_position
+        """Hand each topic's new entries to its local subscribers; returns the
+        wake-up stream's new position."""
+        for key, raw in _streams(reply):
+            entries = _entries(raw)
+            if key == self._wake_key:
+                wake_position = _id_text(entries[-1][0]) if entries else wake_position
+                continue
+            topic = key[len(self._prefix) :]
+            with self._lock:
+                position = self._positions.get(topic)
+                if position is None:
                     continue
-                state = self._topics.get(key[len(self._prefix) :])
-                if state is None:
-                    continue
-                for item in events:
-                    entry_id = parse_entry_id(item.id or "")
-                    if entry_id is None or entry_id <= state.position:
-                        continue
-                    state.position = entry_id
-                    ahead = state.ahead
-                    for key_id, member in state.members.items():
-                        if not ahead or ahead.get(key_id, (0, 0)) < entry_id:
-                            self._offer(member, item)
-                if state.ahead:
-                    state.ahead = {i: c for i, c in state.ahead.items() if c > state.position}
-                woken += [self._wakers[i] for i in state.members if i in self._wakers]
-        for wake in woken:
-            wake()
+                fresh = [event for entry_id, event in entries if entry_id > position]
+                if fresh:
+                    self._positions[topic] = entries[-1][0]
+                    self._local.deliver(topic, fresh)
         return wake_position

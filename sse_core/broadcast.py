@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: MIT
-"""In-process fan-out with replay: publish once, every subscriber's stream gets it.
+"""In-process fan-out with topics and replay: publish once, every subscriber gets it.
 
-:class:`Broadcaster` is the thread-safe, asyncio-aware shell around the sans-IO
-bookkeeping in :mod:`sse_core._fanout` (IDs, replay buffer, bounded queues, the
-full-queue policy).  This module owns only locking and waking: a
-:class:`threading.Event` for subscribers iterated from threads (WSGI), an
-:class:`asyncio.Event` for subscribers iterated on an event loop (ASGI).
+:class:`Broadcaster` gives each event its ID and keeps each topic's replay
+window (:mod:`sse_core._replay`, sans-IO), and hands the events to the
+subscribers of this process through :class:`sse_core._fanout.LocalHub`, the
+local delivery seam every backend shares (bounded queues, the full-queue
+policy, coalesced wake-ups for threads and asyncio).
 
 A subscription is a source for either adapter::
 
@@ -21,54 +21,66 @@ A subscription is a source for either adapter::
         return wsgi.EventStreamResponse(hub.subscribe(wsgi.last_event_id(request.environ)))
 
     hub.publish("step 1 done")        # from any thread or coroutine; never blocks
+    hub.publish("42%", topic="task-7")  # one hub, many topics
 
-The interface a multi-process backend (Redis streams, PostgreSQL
-``LISTEN``/``NOTIFY``) would implement is just :meth:`Broadcaster.publish`,
-:meth:`Broadcaster.subscribe` returning something iterable both ways, and
-:meth:`Broadcaster.close`; IDs are opaque strings to the adapters.
+The interface the adapters rely on, and that every backend implements, is
+``publish(data, event, retry, *, topic)``, ``subscribe(last_event_id, *,
+topic, from_start)`` returning a :class:`Subscription`, and ``close()``; IDs
+are opaque strings to the adapters.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import threading
-from typing import AsyncIterator, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Optional
 
 from ._events import Event
-from ._fanout import DEFAULT_QUEUE_SIZE, DEFAULT_REPLAY, FanoutCore, Member
+from ._fanout import (
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_QUEUE_SIZE,
+    DEFAULT_TOPIC,
+    GAP_EVENT,
+    LocalHub,
+    Subscription,
+)
+from ._redis_hub import BroadcastUnavailable, RedisBroadcaster
+from ._replay import DEFAULT_REPLAY, DEFAULT_REPLAY_BYTES, ReplayWindow
 
 __all__ = (
     "Broadcaster",
-    "Subscription",
     "RedisBroadcaster",
     "BroadcastUnavailable",
-    "DEFAULT_REPLAY",
+    "Subscription",
     "DEFAULT_QUEUE_SIZE",
+    "DEFAULT_REPLAY",
+    "DEFAULT_REPLAY_BYTES",
+    "DEFAULT_TOPIC",
+    "GAP_EVENT",
 )
-
-#: Seconds a thread-side subscription waits before yielding ``None`` (which
-#: lets the WSGI adapter send a heartbeat or notice a departed client).
-DEFAULT_IDLE_TIMEOUT = 1.0
 
 
 class Broadcaster:
-    """Publish events to every subscriber, keeping a replay buffer.
+    """Publish events to every subscriber of a topic, keeping a replay window.
 
     Args:
-        replay: how many recent events to keep for clients that reconnect
-            with a ``Last-Event-ID`` (0 disables replay).
+        replay: how many recent events of each topic to keep for clients that
+            reconnect with a ``Last-Event-ID`` (0 disables replay).
+        replay_bytes: how many bytes of recent events each topic keeps, at
+            most, counting the UTF-8 size of each event's data, type and ID;
+            the older events go first, and an event larger than this alone is
+            not kept (0 disables replay).
         queue_size: how many events one subscriber may have waiting.
         policy: what happens when a subscriber's queue is full:
             ``"disconnect"`` (default) ends that subscriber's stream so its
-            client reconnects and catches up from the replay buffer;
+            client reconnects and catches up from the replay window;
             ``"drop_oldest"`` drops its oldest waiting event.  Either way a
             slow subscriber never blocks :meth:`publish` or other subscribers.
         idle_timeout: seconds a thread-side subscription waits for an event
             before yielding ``None`` (see :class:`Subscription`).
 
-    Events get consecutive integer IDs ``"1"``, ``"2"``, ... in publish order.
-    All methods are thread-safe.
+    The events of each topic get consecutive integer IDs ``"1"``, ``"2"``,
+    ... in publish order: the counter is per topic, so an ID names an event
+    of the topic it was received on.  Every topic published to keeps its
+    window for the broadcaster's lifetime.  All methods are thread-safe.
 
     Raises:
         ValueError: an argument is out of range.
@@ -78,176 +90,102 @@ class Broadcaster:
         self,
         *,
         replay: int = DEFAULT_REPLAY,
+        replay_bytes: int = DEFAULT_REPLAY_BYTES,
         queue_size: int = DEFAULT_QUEUE_SIZE,
         policy: str = "disconnect",
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     ) -> None:
-        if idle_timeout <= 0:
-            raise ValueError(f"idle_timeout must be > 0, got {idle_timeout}")
-        self._core = FanoutCore(replay=replay, queue_size=queue_size, policy=policy)
-        self._lock = threading.Lock()
-        self._wakers: Dict[int, Callable[[], None]] = {}
-        self._idle_timeout = idle_timeout
+        if replay < 0:
+            raise ValueError(f"replay must be >= 0, got {replay}")
+        if replay_bytes < 0:
+            raise ValueError(f"replay_bytes must be >= 0, got {replay_bytes}")
+        self._local = LocalHub(queue_size=queue_size, policy=policy, idle_timeout=idle_timeout)
+        self._lock = self._local.lock
+        self._replay = replay
+        self._replay_bytes = replay_bytes
+        self._windows: Dict[str, ReplayWindow] = {}
 
     @property
     def last_id(self) -> Optional[str]:
-        """The ID of the last published event, ``None`` before the first."""
-        with self._lock:
-            return self._core.last_id
+        """The ID of the last event published to the default topic, ``None`` before the first."""
+        window = self._windows.get(DEFAULT_TOPIC)
+        return str(window.last) if window is not None else None
 
     @property
     def subscriber_count(self) -> int:
-        """How many subscriptions are open."""
-        with self._lock:
-            return self._core.subscriber_count
+        """How many subscriptions are open, in every topic."""
+        return self._local.subscriber_count
 
     @property
     def closed(self) -> bool:
         """True once :meth:`close` was called: no more events are published."""
-        return self._core.closed
+        return self._local.closed
 
-    def publish(self, data: str, event: str = "message", retry: Optional[int] = None) -> Event:
-        """Send an event to every subscriber; returns it with its new ``id``.
+    def publish(
+        self,
+        data: str,
+        event: str = "message",
+        retry: Optional[int] = None,
+        *,
+        topic: str = DEFAULT_TOPIC,
+    ) -> Event:
+        """Send an event to every subscriber of ``topic``; returns it with its new ``id``.
 
         Never blocks on a subscriber.  Safe from any thread and from coroutines.
 
         Raises:
-            TypeError, LocalProtocolError: as :class:`~sse_core.Event`.
+            TypeError, LocalProtocolError: as :class:`~sse_core.Event`; a
+                ``topic`` that is not a ``str`` raises ``TypeError``.
             RuntimeError: the broadcaster is closed.
         """
         with self._lock:
-            item = self._core.publish(data, event, retry)
-            wakers = list(self._wakers.values())
-        for wake in wakers:
-            wake()
+            if self._local.closed:
+                raise RuntimeError("publish() on a closed broadcaster")
+            window = self._windows.get(topic)
+            if window is None:
+                if type(topic) is not str:
+                    raise TypeError(f"topic must be a str, not {type(topic).__name__}")
+                window = self._windows[topic] = ReplayWindow(self._replay, self._replay_bytes)
+            item = window.append(data, event, retry)
+            self._local.deliver(topic, (item,))
         return item
 
-    def subscribe(self, last_event_id: str = "") -> Subscription:
-        """A new subscription, starting with the replay after ``last_event_id``.
+    def subscribe(
+        self, last_event_id: str = "", *, topic: str = DEFAULT_TOPIC, from_start: bool = False
+    ) -> Subscription:
+        """A new subscription to ``topic``, starting with the replay after ``last_event_id``.
 
         Pass the request's sanitised ``Last-Event-ID`` (``asgi.last_event_id``
-        or ``wsgi.last_event_id``).  The subscription receives every event
-        published from now on; iterate it once, from a thread or a coroutine.
+        or ``wsgi.last_event_id``).  The subscription then receives every
+        event published from now on; iterate it once, from a thread or a
+        coroutine.
+
+        * An ID still in the topic's window: the events after it come first.
+        * An ID older than the window: a gap marker first,
+          ``Event(data="", event=GAP_EVENT)`` with no ID (the client missed
+          events it can no longer get: it should refetch its state), then the
+          whole window.
+        * No ID, one not of this topic's form, or one not older than the last
+          event (as after a server restart): no replay, unless ``from_start``
+          is true, which replays the whole window (after the gap marker if
+          the topic's first events have already left it).
+
+        At most ``queue_size`` items are replayed; a longer replay keeps its
+        newest events and starts with the gap marker.
+
+        Raises:
+            TypeError: ``topic`` is not a ``str``.
         """
+        if type(topic) is not str:
+            raise TypeError(f"topic must be a str, not {type(topic).__name__}")
         with self._lock:
-            member = self._core.subscribe(last_event_id)
-        return Subscription(self, member, self._idle_timeout)
+            window = self._windows.get(topic)
+            if window is None:
+                return self._local.open(topic)
+            gap, backlog = window.after(last_event_id, from_start)
+            return self._local.open(topic, backlog, gap=gap)
 
     def close(self) -> None:
         """End every subscription (after what each has queued) and refuse new
         publishes.  New subscriptions end at once.  Idempotent."""
-        with self._lock:
-            self._core.close()
-            wakers = list(self._wakers.values())
-        for wake in wakers:
-            wake()
-
-    # Called by Subscription.
-    def _bind(self, member: Member, wake: Callable[[], None]) -> None:
-        with self._lock:
-            if not member.closed:
-                self._wakers[id(member)] = wake
-
-    def _take(self, member: Member) -> Tuple[List[Event], bool]:
-        with self._lock:
-            return member.take(), member.finished
-
-    def _leave(self, member: Member) -> None:
-        with self._lock:
-            self._core.unsubscribe(member)
-            self._wakers.pop(id(member), None)
-
-
-class Subscription:
-    """One subscriber's stream of events; iterate it from a thread or a loop.
-
-    * ``for item in subscription``: yields each :class:`~sse_core.Event`, and
-      ``None`` whenever ``idle_timeout`` seconds pass with nothing (so the
-      WSGI adapter can send a heartbeat).
-    * ``async for event in subscription``: yields events only.
-
-    Iteration ends when the broadcaster is closed, or when the subscriber fell
-    behind under the ``"disconnect"`` policy (:attr:`overflowed` is then
-    true).  Closing the iterator, or calling :meth:`close`, unsubscribes.
-    """
-
-    def __init__(self, broadcaster: Broadcaster, member: Member, idle_timeout: float) -> None:
-        self._broadcaster = broadcaster
-        self._member = member
-        self._idle_timeout = idle_timeout
-        self._iterated = False
-
-    @property
-    def overflowed(self) -> bool:
-        """True if the stream ended because the subscriber fell too far behind."""
-        return self._member.overflowed
-
-    @property
-    def dropped(self) -> int:
-        """Events dropped for this subscriber under the ``"drop_oldest"`` policy."""
-        return self._member.dropped
-
-    def close(self) -> None:
-        """Unsubscribe (idempotent)."""
-        self._broadcaster._leave(self._member)
-
-    def __enter__(self) -> Subscription:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def _claim(self) -> None:
-        if self._iterated:
-            raise RuntimeError("a Subscription can be iterated only once")
-        self._iterated = True
-
-    def __iter__(self) -> Iterator[Optional[Event]]:
-        self._claim()
-        return self._iterate()
-
-    def _iterate(self) -> Iterator[Optional[Event]]:
-        ready = threading.Event()
-        self._broadcaster._bind(self._member, ready.set)
-        try:
-            while True:
-                ready.clear()
-                events, finished = self._broadcaster._take(self._member)
-                if events:
-                    yield from events
-                elif finished:
-                    return
-                elif not ready.wait(self._idle_timeout):
-                    yield None
-        finally:
-            self.close()
-
-    def __aiter__(self) -> AsyncIterator[Event]:
-        self._claim()
-        return self._aiterate()
-
-    async def _aiterate(self) -> AsyncIterator[Event]:
-        loop = asyncio.get_running_loop()
-        ready = asyncio.Event()
-
-        def wake() -> None:
-            with contextlib.suppress(RuntimeError):  # a closed loop has no waiter left
-                loop.call_soon_threadsafe(ready.set)
-
-        self._broadcaster._bind(self._member, wake)
-        try:
-            while True:
-                ready.clear()
-                events, finished = self._broadcaster._take(self._member)
-                if events:
-                    for event in events:
-                        yield event
-                elif finished:
-                    return
-                else:
-                    await ready.wait()
-        finally:
-            self.close()
-
-
-from ._redis_hub import BroadcastUnavailable, RedisBroadcaster  # noqa: E402  (it uses Subscription)
+        self._local.close()

@@ -4,101 +4,144 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
+import sys
 import threading
-from typing import Any, Callable, ContextManager, List, Optional
+import tracemalloc
+from itertools import islice
+from pathlib import Path
+from typing import Any, Callable, ContextManager, List, Optional, Tuple
 
 import pytest
 
-from sse_core import Event
-from sse_core._fanout import FanoutCore
-from sse_core.broadcast import Broadcaster
+from sse_core import Event, asgi, wsgi
+from sse_core._fanout import GAP, LocalHub
+from sse_core._replay import ReplayWindow, event_size
+from sse_core.broadcast import DEFAULT_REPLAY_BYTES, GAP_EVENT, Broadcaster
 
 from ._apps import Tracker, make_asgi_app, make_wsgi_app
 from ._clients import read_stream
-from ._servers import Running, uvicorn_server, wait_until, wsgiref_server
+from ._servers import Running, raw_asgi_server, uvicorn_server, wait_until, wsgiref_server
+from .memory import requires_tracemalloc
+from .sse_servers import reset_on_close
 
-# --- the sans-IO core -------------------------------------------------------------
-
-
-def _publish(core: FanoutCore, count: int) -> List[Event]:
-    return [core.publish(f"m{i}") for i in range(count)]
+# --- the replay window (sans-IO) ---------------------------------------------------
 
 
-def test_ids_are_consecutive_integers() -> None:
-    core = FanoutCore()
-    assert core.last_id is None
-    assert [e.id for e in _publish(core, 3)] == ["1", "2", "3"]
-    assert core.last_id == "3"
+def _append(window: ReplayWindow, count: int) -> List[Event]:
+    return [window.append(f"m{i}") for i in range(count)]
+
+
+def test_ids_are_consecutive_integers_per_topic() -> None:
+    hub = Broadcaster()
+    assert hub.last_id is None
+    assert [hub.publish(str(i)).id for i in range(3)] == ["1", "2", "3"]
+    assert [hub.publish(str(i), topic="other").id for i in range(2)] == ["1", "2"]
+    assert hub.last_id == "3"
 
 
 @pytest.mark.parametrize(
-    ("last_event_id", "replayed"),
+    ("last_event_id", "from_start", "gap", "replayed"),
     [
-        ("", []),
-        ("5", []),  # up to date
-        ("99", []),  # from the future, as after a server restart
-        ("abc", []),
-        ("-1", []),
-        ("3", ["4", "5"]),
-        ("2", ["3", "4", "5"]),
-        ("1", ["2", "3", "4", "5"]),  # 1 was evicted; everything after it is there
-        ("0", ["2", "3", "4", "5"]),  # older than the buffer: what there is
+        ("", False, False, []),
+        ("", True, True, ["2", "3", "4", "5"]),  # 1 left the window
+        ("5", False, False, []),  # up to date
+        ("5", True, False, []),  # an ID wins over from_start
+        ("99", False, False, []),  # from the future, as after a server restart
+        ("99", True, True, ["2", "3", "4", "5"]),
+        ("abc", False, False, []),
+        ("-1", False, False, []),
+        ("\u00b2", False, False, []),  # isdigit() but not an ASCII digit
+        ("\u0661", False, False, []),  # Arabic-Indic one
+        ("1" * 31, False, False, []),
+        ("3", False, False, ["4", "5"]),
+        ("2", False, False, ["3", "4", "5"]),
+        ("1", False, False, ["2", "3", "4", "5"]),  # 1 was evicted; everything after it is there
+        ("0", False, True, ["2", "3", "4", "5"]),  # older than the window
     ],
 )
-def test_replay_after_last_event_id(last_event_id: str, replayed: List[str]) -> None:
-    core = FanoutCore(replay=4)
-    _publish(core, 5)
-    member = core.subscribe(last_event_id)
-    assert [e.id for e in member.take()] == replayed
+def test_replay_after_last_event_id(
+    last_event_id: str, from_start: bool, gap: bool, replayed: List[str]
+) -> None:
+    window = ReplayWindow(replay=4)
+    _append(window, 5)
+    assert window.after(last_event_id, from_start) == (
+        gap,
+        [Event(f"m{int(i) - 1}", id=i) for i in replayed],
+    )
 
 
-def test_replay_disabled() -> None:
-    core = FanoutCore(replay=0)
-    _publish(core, 3)
-    assert core.subscribe("1").take() == []
-    assert core.last_id is None
+def test_replay_from_zero_without_eviction_has_no_gap() -> None:
+    window = ReplayWindow(replay=4)
+    events = _append(window, 3)
+    assert window.after("0") == (False, events)
+    assert window.after("", from_start=True) == (False, events)
 
 
-def test_full_queue_disconnects_only_the_slow_subscriber() -> None:
-    core = FanoutCore(queue_size=2)
-    slow, fast = core.subscribe(), core.subscribe()
-    for i in range(5):
-        event = core.publish(f"m{i}")
-        assert fast.take() == [event]
-    assert slow.overflowed and slow.finished and slow.take() == []
-    assert not fast.finished
+def test_replay_disabled_still_reports_the_gap() -> None:
+    window = ReplayWindow(replay=0)
+    _append(window, 3)
+    assert window.after("1") == (True, [])
+    assert window.after("3") == (False, [])
+    assert len(window) == 0 and window.last == 3
 
 
-def test_full_queue_drops_oldest_under_that_policy() -> None:
-    core = FanoutCore(queue_size=2, policy="drop_oldest")
-    member = core.subscribe()
-    _publish(core, 5)
-    assert [e.id for e in member.take()] == ["4", "5"]
-    assert member.dropped == 3 and not member.finished
+def test_replay_is_bounded_in_bytes_counting_utf8() -> None:
+    window = ReplayWindow(replay=100, replay_bytes=100)
+    window.append("\u00e9" * 20)  # 40 bytes + "message" (7) + "1" (1) = 48
+    assert event_size(Event("\u00e9" * 20, id="1")) == 48 and window.size == 48
+    window.append("x" * 44)  # 44 + 7 + 1 = 52: 100 in all, kept
+    assert len(window) == 2 and window.size == 100
+    window.append("y", event="e")  # 1 + 1 + 1: the first event goes
+    assert len(window) == 2 and window.size == 55
+    window.append("z" * 200)  # larger than the bound alone: not kept
+    assert len(window) == 0 and window.size == 0 and window.last == 4
+    assert window.after("3") == (True, [])
 
 
-def test_close_ends_subscribers_and_refuses_publishes() -> None:
-    core = FanoutCore()
-    member = core.subscribe()
-    core.publish("last")
-    assert core.close() == [member]
-    assert member.finished and [e.data for e in member.take()] == ["last"]
-    with pytest.raises(RuntimeError):
-        core.publish("late")
-    assert core.subscribe().finished
+def test_a_refused_event_uses_no_id() -> None:
+    window = ReplayWindow()
+    with pytest.raises(ValueError):
+        window.append("x", event="bad\nevent")
+    assert window.append("ok").id == "1"
 
 
-def test_unsubscribe_stops_delivery() -> None:
-    core = FanoutCore()
-    member = core.subscribe()
-    core.unsubscribe(member)
-    core.unsubscribe(member)
-    core.publish("x")
-    assert member.take() == [] and core.subscriber_count == 0
+def test_local_hub_cuts_a_long_backlog_to_the_queue_and_marks_the_gap() -> None:
+    local = LocalHub(queue_size=3)
+    events = [Event(str(i), id=str(i)) for i in range(5)]
+    assert list(local.open("t", events)._queue) == [GAP, *events[-2:]]
+    assert list(local.open("t", events[:3])._queue) == events[:3]
+    assert list(local.open("t", events[:2], gap=True)._queue) == [GAP, *events[:2]]
+    assert list(LocalHub(queue_size=1).open("t", events)._queue) == [GAP]
+    assert local.subscriber_count == 3 and local.topics() == ["t"]
+
+
+def test_local_hub_reports_topics_as_they_gain_and_lose_subscribers() -> None:
+    seen: List[Tuple[str, bool]] = []
+    local = LocalHub(queue_size=1, on_topic=lambda topic, active: seen.append((topic, active)))
+    a1, a2, b = local.open("a"), local.open("a"), local.open("b")
+    a1.close()
+    a1.close()
+    assert seen == [("a", True), ("b", True)]
+    local.deliver("b", [Event("1"), Event("2")])  # b overflows and is dropped
+    assert b.overflowed and seen[-1] == ("b", False)
+    local.deliver("nobody", [Event("x")])
+    local.close()
+    assert seen == [("a", True), ("b", True), ("b", False), ("a", False)]
+    assert a2.overflowed is False and list(a2) == []
+    assert local.topics() == [] and local.open("a")._closed
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"replay": -1}, {"queue_size": 0}, {"policy": "block"}, {"idle_timeout": 0}]
+    "kwargs",
+    [
+        {"replay": -1},
+        {"replay_bytes": -1},
+        {"queue_size": 0},
+        {"policy": "block"},
+        {"idle_timeout": 0},
+    ],
 )
 def test_bad_arguments(kwargs: Any) -> None:
     with pytest.raises(ValueError):
@@ -255,3 +298,190 @@ def test_subscription_properties_and_context_manager() -> None:
     hub.close()
     assert hub.closed
     assert list(hub.subscribe("1")) == []  # ends at once
+
+
+def test_a_topic_is_a_str() -> None:
+    hub = Broadcaster()
+    with pytest.raises(TypeError):
+        hub.publish("x", topic=1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        hub.subscribe(topic=None)  # type: ignore[arg-type]
+    assert hub.last_id is None and hub.subscriber_count == 0
+
+
+def test_the_async_iterator_is_its_own_iterator() -> None:
+    hub = Broadcaster()
+
+    async def main() -> List[Event]:
+        events = hub.subscribe().__aiter__()
+        assert events.__aiter__() is events
+        hub.publish("one")
+        return [await events.__anext__()]
+
+    assert asyncio.run(asyncio.wait_for(main(), 10)) == [Event("one", id="1")]
+    assert hub.subscriber_count == 0  # the dropped iterator unsubscribed
+
+
+# --- wake-ups are coalesced (issue 18, item 7) ----------------------------------------
+
+
+class CountingLoop(asyncio.SelectorEventLoop):
+    """A real selector loop that counts the callbacks scheduled on it."""
+
+    scheduled = 0
+    from_threads = 0
+
+    def call_soon(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.scheduled += 1
+        return super().call_soon(*args, **kwargs)
+
+    def call_soon_threadsafe(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.scheduled += 1
+        self.from_threads += 1
+        return super().call_soon_threadsafe(*args, **kwargs)
+
+
+SUBSCRIBERS = 50
+BURST = 1000
+
+
+def _burst(publish_from_thread: bool) -> Tuple[int, int, List[List[Event]]]:
+    """Callbacks scheduled while BURST events go to SUBSCRIBERS waiting async readers."""
+    hub = Broadcaster(queue_size=BURST)
+    loop = CountingLoop()
+
+    async def read(subscription: Any) -> List[Event]:
+        got: List[Event] = []
+        async for event in subscription:
+            got.append(event)
+            if len(got) == BURST:
+                break
+        return got
+
+    async def main() -> Tuple[int, int, List[List[Event]]]:
+        readers = [asyncio.ensure_future(read(hub.subscribe())) for _ in range(SUBSCRIBERS)]
+        for _ in range(10):  # every reader runs to its first wait
+            await asyncio.sleep(0)
+        before, before_from_threads = loop.scheduled, loop.from_threads
+        if publish_from_thread:
+            # The loop is held while the thread publishes, as a busy loop would be.
+            publisher = threading.Thread(target=lambda: [hub.publish(str(i)) for i in range(BURST)])
+            publisher.start()
+            publisher.join()
+        else:
+            for i in range(BURST):
+                hub.publish(str(i))
+        scheduled = loop.scheduled - before
+        from_threads = loop.from_threads - before_from_threads
+        return scheduled, from_threads, list(await asyncio.gather(*readers))
+
+    try:
+        return loop.run_until_complete(asyncio.wait_for(main(), 30))
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize("publish_from_thread", [False, True], ids=["in-loop", "thread"])
+def test_a_burst_schedules_one_wake_up_per_waiting_subscriber(publish_from_thread: bool) -> None:
+    scheduled, from_threads, received = _burst(publish_from_thread)
+    # From the loop, one wake-up each (the event's set() schedules the
+    # reader's task); from a thread, one call_soon_threadsafe for them all,
+    # whose callback sets the events: never one per publish.
+    assert scheduled <= (1 if publish_from_thread else SUBSCRIBERS), scheduled
+    assert from_threads == (1 if publish_from_thread else 0), from_threads
+    assert all([e.data for e in got] == [str(i) for i in range(BURST)] for got in received)
+
+
+# --- closing a stream that never started (issue 18, item 8) ---------------------------
+
+
+def _connect_and_reset(port: int, cycles: int) -> None:
+    request = b"GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 0\r\n\r\n"
+    for _ in range(cycles):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(request)
+            reset_on_close(sock)
+
+
+async def _task_count() -> int:
+    return len(asyncio.all_tasks()) - 1
+
+
+@pytest.mark.parametrize("server", ["raw", "uvicorn"])
+def test_a_client_gone_before_the_first_event_leaks_no_subscription(server: str) -> None:
+    hub = Broadcaster()
+    app = asgi.EventStreamResponse(lambda last_event_id: hub.subscribe(last_event_id))
+    serve = raw_asgi_server if server == "raw" else uvicorn_server
+    with serve(app) as running:
+        tasks = running.run_in_loop(_task_count())
+        _connect_and_reset(running.port, 200)
+        wait_until(lambda: hub.subscriber_count == 0, 15, "every subscription to end")
+        wait_until(lambda: running.run_in_loop(_task_count()) == tasks, 15, "every connection")
+    hub.close()
+
+
+def test_a_wsgi_body_closed_before_its_first_chunk_unsubscribes() -> None:
+    hub = Broadcaster()
+    app = wsgi.EventStreamResponse(lambda last_event_id: hub.subscribe(last_event_id))
+    body = app({"PATH_INFO": "/events"}, lambda status, headers: None)
+    assert hub.subscriber_count == 1
+    body.close()
+    assert hub.subscriber_count == 0
+
+
+# --- the replay window is bounded in bytes (issue 18, item 11) -------------------------
+
+
+@requires_tracemalloc
+def test_large_events_cannot_pin_more_than_replay_bytes() -> None:
+    # 200 events of 100 KB: 20 MB that a count-only window of 1000 would keep.
+    hub = Broadcaster()
+
+    def publish_large() -> Broadcaster:
+        for i in range(200):
+            hub.publish(str(i % 10) * 100_000)
+        return hub
+
+    tracemalloc.start()
+    try:
+        publish_large()
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept < DEFAULT_REPLAY_BYTES + 512 * 1024, kept
+    replayed = list(islice(hub.subscribe("1"), 1 + DEFAULT_REPLAY_BYTES // 100_000))
+    assert replayed[0].event == GAP_EVENT  # type: ignore[union-attr]
+    assert [e.id for e in replayed[1:]] == [str(i) for i in range(160, 201)]  # type: ignore[union-attr]
+
+
+def test_a_wake_up_for_a_closed_loop_is_dropped() -> None:
+    hub = Broadcaster()
+    loop = asyncio.new_event_loop()
+    events = hub.subscribe().__aiter__()
+    waiting = asyncio.ensure_future(events.__anext__(), loop=loop)
+    loop.run_until_complete(asyncio.sleep(0))  # it runs to its wait, armed
+    waiting.cancel()
+    loop.run_until_complete(asyncio.gather(waiting, return_exceptions=True))
+    loop.close()
+    for data in ("a", "b"):  # from a thread: neither raises nor blocks
+        publisher = threading.Thread(target=hub.publish, args=(data,))
+        publisher.start()
+        publisher.join(10)
+    assert hub.last_id == "2" and hub.subscriber_count == 1
+    hub.close()
+
+
+def test_the_hostile_hub_benchmark_runs() -> None:
+    # Timings mean nothing here; the counts do.
+    root = Path(__file__).resolve().parent.parent
+    completed = subprocess.run(
+        [sys.executable, "-bb", "-W", "error", "benchmarks/hostile_hub.py", "--quick"],
+        cwd=str(root),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.count(": 500 callbacks scheduled") == 2, completed.stdout
+    assert ": 0 subscriptions left open" in completed.stdout

@@ -165,7 +165,7 @@ def test_a_new_topic_follows_on_from_its_replay(hub: RedisBroadcaster, client: A
     # More than one XRANGE page to replay on a topic no subscriber follows yet.
     count = BATCH + 20
     for n in range(count):
-        client.execute_command("XADD", hub._key("deep"), "*", "d", str(n))
+        hub.publish(str(n), topic="deep")
     subscription = reader(hub, "0-1", topic="deep")
     later = hub.publish("later", topic="deep")
     events = subscription.take(count + 1)
@@ -210,7 +210,7 @@ def test_a_slow_subscriber_stays_bounded(client: Any, policy: str) -> None:
             assert fast.take(5) == batch
             sent += batch
         state = slow.subscription
-        assert len(state._member.queue) <= 5
+        assert len(state._queue) <= 5
         if policy == "disconnect":
             assert state.overflowed and slow.queued() == []
         else:
@@ -239,7 +239,7 @@ def test_close_ends_subscriptions_and_stops_the_reader(client: Any) -> None:
     hub = RedisBroadcaster(client, prefix=f"c{uuid.uuid4().hex[:8]}:", block=0.2, idle_timeout=0.1)
     subscription = reader(hub)
     sent = hub.publish("last")
-    wait_until(lambda: len(subscription.subscription._member.queue) == 1, what="delivery")
+    wait_until(lambda: len(subscription.subscription._queue) == 1, what="delivery")
     thread = hub._reader
     hub.close()
     hub.close()
