@@ -172,7 +172,7 @@ def parse_entry_id(value: str) -> Optional[EntryId]:
 
 
 def _id_text(entry_id: EntryId) -> str:
-    return "%d-%d" % entry_id
+    return f"{entry_id[0]}-{entry_id[1]}"
 
 
 def _text(value: Any) -> str:

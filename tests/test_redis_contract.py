@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""The hub contract (``tests/hub_contract.py``), run against RedisBroadcaster and a real redis-server."""
+"""The hub contract (``tests/hub_contract.py``), run against RedisBroadcaster on a real
+redis-server."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
@@ -177,7 +177,11 @@ def test_a_last_event_id_older_than_the_window_gets_a_gap_marker(client: Any) ->
     hub = RedisBroadcaster(client, prefix=f"g{uuid.uuid4().hex[:8]}:", replay=10, idle_timeout=0.1)
     try:
         sent = [hub.publish(str(n)) for n in range(400)]
-        window = [e for e in sent if e.id and client.execute_command("XRANGE", hub._key("default"), e.id, e.id)]
+        window = [
+            e
+            for e in sent
+            if e.id and client.execute_command("XRANGE", hub._key("default"), e.id, e.id)
+        ]
         assert 10 <= len(window) < 400  # MAXLEN ~ keeps at least the window
         events = reader(hub, sent[0].id or "").queued()
         assert events[0] == Event("", GAP)
@@ -200,7 +204,9 @@ def test_an_untrimmed_stream_has_no_gap(hub: RedisBroadcaster) -> None:
 
 @pytest.mark.parametrize("policy", ["disconnect", "drop_oldest"])
 def test_a_slow_subscriber_stays_bounded(client: Any, policy: str) -> None:
-    hub = RedisBroadcaster(client, prefix=f"s{uuid.uuid4().hex[:8]}:", queue_size=5, policy=policy, idle_timeout=0.1)
+    hub = RedisBroadcaster(
+        client, prefix=f"s{uuid.uuid4().hex[:8]}:", queue_size=5, policy=policy, idle_timeout=0.1
+    )
     try:
         slow = reader(hub)
         fast = reader(hub)
@@ -276,14 +282,19 @@ def test_resp3_replies_are_read_too(server: RedisServer) -> None:
 
 
 class FlakyClient:
-    """A real client whose next ``XREAD`` calls fail, or kill the reader thread."""
+    """A real client whose next ``XREAD`` calls fail, or kill the reader thread,
+    and which runs a hook (once) before the next call of a command."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
         self.failures = 0
         self.fatal: Optional[BaseException] = None
+        self.hooks: Dict[str, Callable[[], None]] = {}
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
+        hook = self.hooks.pop(args[0], None)
+        if hook is not None:
+            hook()
         if args[0] == "XREAD" and self.fatal is not None:
             fatal, self.fatal = self.fatal, None
             raise fatal
@@ -360,6 +371,12 @@ def test_redis_down_publish_and_subscribe_fail_clearly(tmp_path: Path) -> None:
         sent = hub.publish("back")
         assert follower.take(1) == [sent] and joined.take(1) == [sent]
         hub.close()
+        # Closing while Redis is down leaves the wake-up stream to expire.
+        other = RedisBroadcaster(client, prefix="down:", block=0.2)
+        assert other.subscribe().topic == "default"
+        server.kill()
+        other.close()
+        assert other.closed
         client.close()
 
 
@@ -392,10 +409,142 @@ def test_redis_killed_and_restarted_mid_stream(tmp_path: Path) -> None:
             repeated += len(received) - len({e.id for e in received})
             assert received == expected
         count = sum(map(len, published))
-        print(f"published={count} refused={refused} delivered={delivered} lost={lost} repeated={repeated}")
+        counts = dict(published=count, refused=refused, delivered=delivered)
+        print(" ".join(f"{k}={v}" for k, v in counts.items()), f"lost={lost} repeated={repeated}")
         assert refused == 50 and count == 250
         assert (delivered, lost, repeated) == (count * 10, 0, 0)
         hub.close()
         publisher.close()
         client.close()
         publisher_client.close()
+
+
+def hold_the_reader(flaky: FlakyClient) -> threading.Event:
+    """Stop the reader before its next ``XREAD`` (its positions already taken)
+    until the returned event is set."""
+    entered, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        entered.set()
+        assert release.wait(10)
+
+    flaky.hooks["XREAD"] = hold
+    assert entered.wait(10)
+    return release
+
+
+def test_resuming_past_a_lagging_reader_repeats_nothing(client: Any) -> None:
+    flaky = FlakyClient(client)
+    hub = RedisBroadcaster(flaky, prefix=f"l{uuid.uuid4().hex[:8]}:", block=0.2, idle_timeout=0.1)
+    try:
+        follower = reader(hub)
+        release = hold_the_reader(flaky)
+        sent = [hub.publish(str(n)) for n in range(3)]
+        # The client saw up to sent[1] elsewhere; this worker's reader has not
+        # read any of them yet.
+        joiner = reader(hub, sent[1].id or "")
+        release.set()
+        sent.append(hub.publish("3"))
+        assert follower.take(4) == sent and follower.queued() == []
+        assert joiner.take(2) == sent[2:] and joiner.queued() == []
+    finally:
+        hub.close()
+
+
+def test_a_topic_left_while_the_reader_waits(client: Any) -> None:
+    flaky = FlakyClient(client)
+    hub = RedisBroadcaster(flaky, prefix=f"w{uuid.uuid4().hex[:8]}:", block=0.2, idle_timeout=0.1)
+    try:
+        gone = hub.subscribe(topic="gone")
+        stays = reader(hub, topic="stays")
+        release = hold_the_reader(flaky)
+        gone.close()
+        hub.publish("to nobody", topic="gone")
+        release.set()
+        later = hub.publish("later", topic="stays")
+        assert stays.take(1) == [later]
+        assert hub.healthy
+    finally:
+        hub.close()
+
+
+def test_two_subscribers_open_a_new_topic_at_once(client: Any) -> None:
+    flaky = FlakyClient(client)
+    hub = RedisBroadcaster(flaky, prefix=f"n{uuid.uuid4().hex[:8]}:", block=0.2, idle_timeout=0.1)
+    try:
+        first: List[Reader] = []
+        # While the second looks for the stream's end, the first opens the topic.
+        flaky.hooks["XREVRANGE"] = lambda: first.append(reader(hub, topic="new"))
+        second = reader(hub, topic="new")
+        assert len(first) == 1 and hub.subscriber_count == 2
+        sent = hub.publish("hello", topic="new")
+        assert first[0].take(1) == [sent] and second.take(1) == [sent]
+    finally:
+        hub.close()
+
+
+def test_a_failed_wake_up_only_delays_a_new_topic(client: Any) -> None:
+    flaky = FlakyClient(client)
+    hub = RedisBroadcaster(flaky, prefix=f"k{uuid.uuid4().hex[:8]}:", block=0.2, idle_timeout=0.1)
+    try:
+        busy = reader(hub, topic="busy")
+
+        def refuse() -> None:
+            raise ConnectionError("injected: the wake-up could not be sent")
+
+        flaky.hooks["XADD"] = refuse
+        quiet = reader(hub, topic="quiet")
+        assert "XADD" not in flaky.hooks
+        sent = hub.publish("found within one block", topic="quiet")
+        assert quiet.take(1) == [sent] and busy.queued() == []
+    finally:
+        hub.close()
+
+
+def test_entry_ids_are_read_strictly() -> None:
+    assert parse_entry_id("1-0") == (1, 0)
+    assert parse_entry_id("18446744073709551615-18446744073709551615") == (2**64 - 1,) * 2
+    for bad in (
+        "18446744073709551616-0",
+        "0-18446744073709551616",
+        "1",
+        "1-",
+        "-1",
+        " 1-0",
+        "1-0\n",
+    ):
+        assert parse_entry_id(bad) is None, bad
+
+
+def test_a_client_that_parses_no_reply(server: RedisServer) -> None:
+    # Without redis-py's reply parsers, entries come as flat lists of fields.
+    raw = server.client()
+    raw.response_callbacks.clear()
+    hub = RedisBroadcaster(raw, prefix=f"p{uuid.uuid4().hex[:8]}:", block=0.2, idle_timeout=0.1)
+    try:
+        live = reader(hub)
+        sent = [hub.publish(str(n), event="raw", retry=10) for n in range(3)]
+        assert live.take(3) == sent
+        assert reader(hub, sent[0].id or "").queued() == sent[1:]
+    finally:
+        hub.close()
+        raw.close()
+
+
+def test_max_age_and_replay_bytes_bound_the_window(client: Any) -> None:
+    hub = RedisBroadcaster(
+        client, prefix=f"a{uuid.uuid4().hex[:8]}:", max_age=1.0, replay_bytes=2000, idle_timeout=0.1
+    )
+    try:
+        old = [hub.publish(str(n)) for n in range(3)]
+        assert reader(hub, from_start=True).queued() == old  # the stream's first: no marker
+        time.sleep(1.3)
+        new = hub.publish("new")
+        assert reader(hub, from_start=True).queued() == [Event("", GAP), new]
+        assert reader(hub, old[0].id or "").queued() == [Event("", GAP), new]
+        # An event larger than replay_bytes is kept, alone: the newest always is.
+        large = hub.publish("x" * 5000)
+        assert reader(hub, from_start=True).queued() == [Event("", GAP), large]
+        assert reader(hub, new.id or "").queued() == [large]
+    finally:
+        hub.close()

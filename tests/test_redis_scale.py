@@ -23,7 +23,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -43,13 +43,13 @@ PER_TOPIC = 60
 def _server_argvs(ports: List[int]) -> List[List[str]]:
     gunicorn = [sys.executable, "-m", "gunicorn", "--workers", "2", "--log-level", "warning"]
     gunicorn += ["--graceful-timeout", "2"]
+    uvicorn = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--workers", "2"]
+    uvicorn_worker = ["--worker-class", "uvicorn.workers.UvicornWorker"]
+    gthread = ["--worker-class", "gthread", "--threads", "250"]
     return [
-        [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(ports[0])]
-        + ["--workers", "2", "--log-level", "warning", "_redis_apps:asgi_app"],
-        [*gunicorn, "--bind", f"127.0.0.1:{ports[1]}"]
-        + ["--worker-class", "uvicorn.workers.UvicornWorker", "_redis_apps:asgi_app"],
-        [*gunicorn, "--bind", f"127.0.0.1:{ports[2]}"]
-        + ["--worker-class", "gthread", "--threads", "250", "_redis_apps:wsgi_app"],
+        [*uvicorn, "--port", str(ports[0]), "--log-level", "warning", "_redis_apps:asgi_app"],
+        [*gunicorn, "--bind", f"127.0.0.1:{ports[1]}", *uvicorn_worker, "_redis_apps:asgi_app"],
+        [*gunicorn, "--bind", f"127.0.0.1:{ports[2]}", *gthread, "_redis_apps:wsgi_app"],
     ]
 
 
@@ -110,7 +110,7 @@ class Client:
             request = f"GET /events?topic={self.topic} HTTP/1.0\r\nHost: 127.0.0.1\r\n"
             writer.write(f"{request}Last-Event-ID: {self.last_id}\r\n\r\n".encode())
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
-            assert head.startswith(b"HTTP/1.1 200") or head.startswith(b"HTTP/1.0 200"), head
+            assert head.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200")), head
             decoder = Decoder()
             while not self.done and len(self.received) < until:
                 timeout = deadline - time.monotonic()
@@ -175,7 +175,9 @@ def stream_ids(redis: RedisServer, prefix: str, start_ids: Dict[str, str]) -> Di
         client.close()
 
 
-def check(clients: List[Client], ids: Dict[str, List[str]], stream: Dict[str, List[str]], refused: int) -> None:
+def check(
+    clients: List[Client], ids: Dict[str, List[str]], stream: Dict[str, List[str]], refused: int
+) -> None:
     """Print the counts, then assert every client got its topic's stream once, in order."""
     counts = dict(
         published=sum(map(len, ids.values())),
