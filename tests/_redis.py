@@ -11,15 +11,24 @@ binary is missing the tests fail (never skip) and say how to install it.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import signal
 import subprocess
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Iterator, List, Optional
 
 from ._servers import free_port, wait_for_port
+
+with warnings.catch_warnings():
+    # redis-py compares bytes with str at import, which -bb turns into an
+    # error, and on Python 3.8 imports cryptography, which warns about 3.8.
+    warnings.simplefilter("ignore", BytesWarning)
+    warnings.filterwarnings("ignore", message=".*Python 3.8")
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
 INSTALL_HINT = (
     "redis-server is not installed; the Redis backend's tests need it: "
@@ -72,21 +81,25 @@ class RedisServer:
     def start(self) -> None:
         assert self.process is None or self.process.poll() is not None
         self.process = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL)
-        wait_for_port(self.port, process=self.process)
-        # The port opens before the AOF is loaded; PING answers LOADING until then.
-        client = self.client()
-        deadline = time.monotonic() + 20
         try:
-            while True:
-                try:
-                    client.ping()
-                    return
-                except Exception:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
-        finally:
-            client.close()
+            wait_for_port(self.port, process=self.process)
+            # The port opens before the AOF is loaded; PING answers LOADING until then.
+            client = self.client()
+            deadline = time.monotonic() + 20
+            try:
+                while True:
+                    try:
+                        client.ping()
+                        return
+                    except redis.RedisError:
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.05)
+            finally:
+                client.close()
+        except BaseException:
+            self.stop()  # never leave a server behind
+            raise
 
     def kill(self) -> None:
         """SIGKILL the server (no shutdown, no final fsync) and reap it."""
@@ -107,10 +120,6 @@ class RedisServer:
         """A new redis-py client for this server: short timeouts, so a test never
         hangs, and ``retries`` immediate retries (one covers a pooled connection
         that a restart closed; redis-py's default backs off for seconds)."""
-        import redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
         options.setdefault("retry", Retry(NoBackoff(), retries))
         options.setdefault("socket_timeout", 5.0)
         options.setdefault("socket_connect_timeout", 2.0)
@@ -127,10 +136,3 @@ def redis_server(directory: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
-
-
-def environment_for(server: RedisServer) -> dict:  # type: ignore[type-arg]
-    """Environment variables that tell an app subprocess where Redis is."""
-    env = dict(os.environ)
-    env["SSE_REDIS_URL"] = server.url
-    return env
