@@ -106,7 +106,7 @@ def _free_port() -> int:
         return port
 
 
-def _wait_for(port: int, process: "subprocess.Popen[bytes]") -> None:
+def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
     import socket
 
     deadline = time.monotonic() + 20
@@ -129,10 +129,23 @@ def self_test() -> None:
             redis_port = _free_port()
             processes.append(
                 subprocess.Popen(
-                    [binary, "--bind", "127.0.0.1", "--port", str(redis_port), "--save", ""]
-                    + ["--appendonly", "no", "--dir", directory, "--logfile", ""],
+                    [
+                        binary,
+                        "--bind",
+                        "127.0.0.1",
+                        "--port",
+                        str(redis_port),
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--dir",
+                        directory,
+                        "--logfile",
+                        "",
+                    ],
                     stdout=subprocess.DEVNULL,
-                )
+                )  # fmt: skip
             )
             _wait_for(redis_port, processes[0])
             url = f"redis://127.0.0.1:{redis_port}/0"
