@@ -250,11 +250,13 @@ async def fanout_run(
     await asyncio.sleep(1.0)  # every subscription made, the readers following
     readers = [asyncio.ensure_future(s.read(r, count)) for s, r in opened]
     cpu_before = sum(cpu_seconds(pid) for pid in pids)
+    client_before = time.process_time()
     started = time.monotonic()
     await http_get(port, f"/start?rate={rate}&count={count}&size={size}")
     await asyncio.wait_for(asyncio.gather(*readers), timeout=count / (rate or 1000) + 120)
     elapsed = time.monotonic() - started
     cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+    client_cpu = time.process_time() - client_before
     for subscriber, _ in opened:
         subscriber.close()
     latencies = [value for s, _ in opened for value in s.latencies]
@@ -269,38 +271,43 @@ async def fanout_run(
         "max_ms": max(latencies) * 1000,
         "cpu_s": cpu,
         "cpu_us_per_event": cpu / delivered * 1e6,
+        "client_busy": client_cpu / elapsed,
     }
 
 
-def latency(subscribers: int, count: int, rate: float, size: int) -> None:
+def latency(subscribers: int, events: int, rates: Tuple[float, ...], size: int) -> None:
     with tempfile.TemporaryDirectory() as directory:
         servers = Servers(directory)
         try:
             redis_pid = servers.start_redis()
             rows = []
             for backend, workers in (("redis", 4), ("memory", 1)):
-                for this_rate in (rate, 0.0):
+                for this_rate in (*rates, 0.0):
                     port, master = servers.start_app(backend, workers, heartbeat=15)
+                    # About five seconds of publishing at each rate.
+                    count = max(50, int(this_rate * 5)) if this_rate else events
                     pids = children(master) if workers > 1 else [master]
                     if backend == "redis":
                         pids.append(redis_pid)
                     result = asyncio.run(
                         fanout_run(port, pids, subscribers, this_rate, count, size)
                     )
-                    rows.append((backend, workers, this_rate, result))
+                    rows.append((backend, workers, this_rate, count, result))
                     servers.stop_last()
         finally:
             servers.stop()
-    print(f"\n{subscribers} subscribers, {count} events of {size} B each")
+    print(f"\n{subscribers} subscribers, events of {size} B")
     print(
-        "| backend | workers | publish rate | delivered/s | p50 ms | p99 ms | max ms | server CPU per delivered event |"
+        "| backend | workers | publish rate | events | delivered/s | p50 ms | p99 ms | max ms "
+        "| server CPU per delivered event | client process busy |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for backend, workers, this_rate, r in rows:
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for backend, workers, this_rate, count, r in rows:
         shown = f"{this_rate:.0f}/s" if this_rate else "as fast as it can"
         print(
-            f"| {backend} | {workers} | {shown} | {r['per_second']:,.0f} | {r['p50_ms']:.1f} "
-            f"| {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['cpu_us_per_event']:.1f} µs |"
+            f"| {backend} | {workers} | {shown} | {count} | {r['per_second']:,.0f} "
+            f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} "
+            f"| {r['cpu_us_per_event']:.1f} µs | {r['client_busy']:.0%} |"
         )
 
 
@@ -363,9 +370,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.what in ("latency", "all"):
         if args.quick:
-            latency(subscribers=100, count=50, rate=100, size=100)
+            latency(subscribers=100, events=50, rates=(100,), size=100)
         else:
-            latency(subscribers=1000, count=500, rate=100, size=100)
+            latency(subscribers=1000, events=200, rates=(10, 100), size=100)
     if args.what in ("capacity", "all"):
         if args.quick:
             capacity(streams=500, heartbeat=1.0, periods=2)
