@@ -5,6 +5,7 @@ Run from the project root (standard library only)::
 
     python benchmarks/hostile_hub.py           # full sizes, about half a minute
     python benchmarks/hostile_hub.py --quick   # smaller sizes
+    python benchmarks/hostile_hub.py --child publish_cost 200 2000   # one case, as JSON
 
 Each case runs in a fresh subprocess, so its peak memory (``ru_maxrss``) is
 its own; the growth column is the peak minus the process's size before the
@@ -227,7 +228,7 @@ def main() -> None:
         r = _run("burst", subscribers, publishes, policy)
         print(
             f"burst, {policy:11} {subscribers} subscribers x {publishes} publishes:"
-            f" {r['scheduled']} callbacks scheduled, burst {r['burst_s']:.2f} s,"
+            f" loop callbacks scheduled: {r['scheduled']}, burst {r['burst_s']:.2f} s,"
             f" drained in {r['drain_s']:.2f} s, peak +{r['growth_mib']:.0f} MiB,"
             f" at most {r['received_max']} events per reader"
         )

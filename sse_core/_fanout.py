@@ -43,7 +43,9 @@ import threading
 import weakref
 from collections import deque
 from typing import (
+    AsyncGenerator,
     AsyncIterator,
+    Awaitable,
     Callable,
     Deque,
     Dict,
@@ -359,60 +361,67 @@ class _ThreadReader:
 
 
 class _LoopReader:
-    """The asyncio iterator of a :class:`Subscription`; ``aclose()`` unsubscribes."""
+    """The asyncio iterator of a :class:`Subscription`; ``aclose()`` unsubscribes.
+
+    The events come from an async generator, so that the loop finalizes it
+    as it does any (``asyncio.run`` closes those left open); this wrapper
+    adds what a generator lacks: closing it before it started still runs
+    its cleanup.
+    """
 
     def __init__(self, subscription: Subscription) -> None:
         self._subscription = subscription
-        self._batch: Deque[Event] = deque()
-        self._bound: Optional[Tuple[asyncio.Event, Waker]] = None
+        self._events = self._run()
 
     def __aiter__(self) -> _LoopReader:
         return self
 
-    def _bind(self) -> Tuple[asyncio.Event, Waker]:
-        # The event and the waker are made on first use, on the loop that
-        # iterates (on Python 3.8 and 3.9 asyncio.Event binds to a loop).
+    def __anext__(self) -> Awaitable[Event]:
+        return self._events.__anext__()
+
+    async def aclose(self) -> None:
+        """Unsubscribe (idempotent), whether or not iteration began."""
+        try:
+            await self._events.aclose()
+        finally:
+            self._subscription.close()
+
+    def __del__(self) -> None:
+        self._subscription.close()
+
+    async def _run(self) -> AsyncGenerator[Event, None]:
+        subscription = self._subscription
+        # The event and the waker are made on the loop that iterates (on
+        # Python 3.8 and 3.9 asyncio.Event binds to a loop when made).
         loop = asyncio.get_running_loop()
         ready = asyncio.Event()
         loop_thread = threading.get_ident()
         batch = _LoopWakeups.of(loop)
 
         def wake() -> None:
-            if threading.get_ident() == loop_thread:
-                ready.set()
-            else:
-                batch.add(loop, ready)
+            batch.add(loop, ready, threading.get_ident() == loop_thread)
 
-        self._bound = ready, wake
-        return self._bound
-
-    async def __anext__(self) -> Event:
-        subscription = self._subscription
-        ready, wake = self._bound or self._bind()
-        while not self._batch:
-            ready.clear()
-            self._batch, finished = subscription._hub._take(subscription, wake)
-            if finished:
-                await self.aclose()
-                raise StopAsyncIteration
-            if not self._batch:
-                await ready.wait()
-        return self._batch.popleft()
-
-    async def aclose(self) -> None:
-        """Unsubscribe (idempotent), whether or not iteration began."""
-        self._subscription.close()
-
-    def __del__(self) -> None:
-        self._subscription.close()
+        try:
+            while True:
+                ready.clear()
+                events, finished = subscription._hub._take(subscription, wake)
+                if finished:
+                    return
+                if not events:
+                    await ready.wait()
+                while events:
+                    yield events.popleft()
+        finally:
+            subscription.close()
 
 
 class _LoopWakeups:
-    """Sets a loop's reader events from other threads, one loop callback per batch.
+    """Sets the reader events of one loop in batches, with one loop callback each.
 
-    ``call_soon_threadsafe`` writes to the loop's self-pipe each time; a
-    publish from a thread that wakes 200 readers of one loop makes one such
-    call here, not 200.
+    A publish that wakes 200 readers of a loop appends 200 events to a list
+    and schedules one callback, which sets them: the publisher does not pay
+    for the 200 task wake-ups, and from another thread it writes to the
+    loop's self-pipe (``call_soon_threadsafe``) once, not 200 times.
     """
 
     def __init__(self) -> None:
@@ -429,14 +438,17 @@ class _LoopWakeups:
                 wakeups = _WAKEUPS[loop] = _LoopWakeups()
             return wakeups
 
-    def add(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Event) -> None:
-        """Set ``ready`` on ``loop`` soon (from any thread but the loop's)."""
+    def add(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Event, in_loop: bool) -> None:
+        """Set ``ready`` on ``loop`` soon; ``in_loop`` says the caller runs on its thread."""
         with self._pending_lock:
             self._pending.append(ready)
             if len(self._pending) > 1:
                 return  # a flush is already scheduled
         try:
-            loop.call_soon_threadsafe(self._flush)
+            if in_loop:
+                loop.call_soon(self._flush)
+            else:
+                loop.call_soon_threadsafe(self._flush)
         except RuntimeError:  # a closed loop has no waiter left
             self._flush_pending()
 
