@@ -127,26 +127,9 @@ def self_test() -> None:
     with tempfile.TemporaryDirectory() as directory:
         try:
             redis_port = _free_port()
-            processes.append(
-                subprocess.Popen(
-                    [
-                        binary,
-                        "--bind",
-                        "127.0.0.1",
-                        "--port",
-                        str(redis_port),
-                        "--save",
-                        "",
-                        "--appendonly",
-                        "no",
-                        "--dir",
-                        directory,
-                        "--logfile",
-                        "",
-                    ],
-                    stdout=subprocess.DEVNULL,
-                )  # fmt: skip
-            )
+            argv = [binary, "--bind", "127.0.0.1", "--port", str(redis_port), "--save", ""]
+            argv += ["--appendonly", "no", "--dir", directory, "--logfile", ""]
+            processes.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL))
             _wait_for(redis_port, processes[0])
             url = f"redis://127.0.0.1:{redis_port}/0"
             ports = [_free_port(), _free_port()]

@@ -443,7 +443,11 @@ def test_resuming_past_a_lagging_reader_repeats_nothing(client: Any) -> None:
         # The client saw up to sent[1] elsewhere; this worker's reader has not
         # read any of them yet.
         joiner = reader(hub, sent[1].id or "")
+        # Its XREAD, from before, returns only what the joiner handed on.
+        next_read = threading.Event()
+        flaky.hooks["XREAD"] = next_read.set
         release.set()
+        assert next_read.wait(10)
         sent.append(hub.publish("3"))
         assert follower.take(4) == sent and follower.queued() == []
         assert joiner.take(2) == sent[2:] and joiner.queued() == []
