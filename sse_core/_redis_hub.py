@@ -575,7 +575,8 @@ class RedisBroadcaster:
                     continue
                 if not self._healthy:
                     logger.warning("sse_core: the Redis reader is reading again")
-                self._healthy, self._last_error, delay = True, None, BACKOFF[0]
+                # last_error first: whoever sees healthy sees it cleared.
+                self._last_error, self._healthy, delay = None, True, BACKOFF[0]
         except BaseException:
             # Not re-raised: the thread ends here, said so, and the next call
             # to the hub starts another (_ensure_reader).
@@ -586,7 +587,7 @@ class RedisBroadcaster:
     def _failed(self, error: BaseException) -> None:
         if self._healthy:
             logger.error("sse_core: the Redis reader failed; retrying", exc_info=error)
-        self._healthy, self._last_error = False, error
+        self._last_error, self._healthy = error, False
 
     def _deliver(self, reply: Any, wake_position: str) -> str:
         """Hand each topic's new entries to its local subscribers; returns the

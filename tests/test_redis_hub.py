@@ -318,11 +318,13 @@ def test_reader_failure_is_noticed_and_repaired(
         sent = [hub.publish("before")]
         assert subscription.take(1) == sent
         with caplog.at_level(logging.WARNING, logger="sse_core.broadcast"):
-            flaky.failures = 4
+            flaky.failures = 10**9  # every read fails until the test says otherwise
             wait_until(lambda: not hub.healthy, what="the failure to show")
             assert isinstance(hub.last_error, ConnectionError)
             sent += [hub.publish(str(n)) for n in range(10)]  # publishing still works
+            flaky.failures = 0
             wait_until(lambda: hub.healthy, what="the reader to recover")
+            assert hub.last_error is None
         assert subscription.take(10) == sent[1:]
         assert "the Redis reader failed" in caplog.text and "reading again" in caplog.text
         # A thread that dies is restarted by the next health check, and says so.
