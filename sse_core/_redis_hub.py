@@ -11,7 +11,8 @@ queues and wake-ups are :class:`~sse_core._fanout.LocalHub`'s, as in process.
 
 Theory of operation
 -------------------
-A publish is one Lua script (:data:`PUBLISH_SCRIPT`), atomic in Redis: it adds
+A publish is one Lua script (:data:`PUBLISH_SCRIPT`, called by its SHA1 once
+Redis has it), atomic in Redis: it adds
 the entry with the ID of the entry before it and the running byte count, then
 trims the oldest entries beyond ``replay`` events, ``replay_bytes`` bytes and
 ``max_age`` seconds.  Knowing its predecessor, the oldest entry tells a
@@ -46,6 +47,7 @@ error logged, the next time the hub is used or asked whether it is healthy.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import threading
@@ -136,6 +138,9 @@ if max_age > 0 then
 end
 return id
 """
+
+#: Redis runs a cached script by its SHA1, so a publish need not send it.
+PUBLISH_SHA = hashlib.sha1(PUBLISH_SCRIPT.encode()).hexdigest()
 
 _ENTRY_ID = re.compile(r"\A([0-9]{1,20})-([0-9]{1,20})\Z")
 _MAX_ID_PART = 2**64 - 1
@@ -347,8 +352,15 @@ class RedisBroadcaster:
             fields += ["e", event]
         if retry is not None:
             fields += ["r", retry]
-        size = event_size(item) + _ID_SIZE
-        entry_id = self._command("EVAL", PUBLISH_SCRIPT, 1, key, *self._limits, size, *fields)
+        args = (1, key, *self._limits, event_size(item) + _ID_SIZE, *fields)
+        try:
+            entry_id = self._client.execute_command("EVALSHA", PUBLISH_SHA, *args)
+        except Exception as error:
+            # NOSCRIPT, or redis-py's NoScriptError made of it.
+            if "NOSCRIPT" not in f"{type(error).__name__} {error}".upper():
+                raise BroadcastUnavailable(f"Redis failed EVALSHA: {error!r}") from error
+            # Not cached (a new or restarted server): nothing ran; send it whole.
+            entry_id = self._command("EVAL", PUBLISH_SCRIPT, *args)
         return Event(data, event, _text(entry_id), retry)
 
     async def apublish(

@@ -554,3 +554,18 @@ def test_max_age_and_replay_bytes_bound_the_window(client: Any) -> None:
         assert reader(hub, new.id or "").queued() == [large]
     finally:
         hub.close()
+
+
+def test_publish_sends_the_script_again_after_a_flush(hub: RedisBroadcaster, client: Any) -> None:
+    live = reader(hub)
+    first = hub.publish("cached")
+    client.execute_command("SCRIPT", "FLUSH")  # as after a restart without it
+    second = hub.publish("sent whole")
+    assert live.take(2) == [first, second]
+    assert client.execute_command("SCRIPT", "EXISTS", hub_script_sha()) == [1]
+
+
+def hub_script_sha() -> str:
+    from sse_core._redis_hub import PUBLISH_SHA
+
+    return PUBLISH_SHA
