@@ -23,6 +23,7 @@ need() {  # need COMMAND PACKAGE...: the Debian PACKAGEs, unless COMMAND is on P
 need chromium chromium  # headless Chromium loads the demo page (tests/_cdp.py)
 need node nodejs        # Node runs the npm eventsource client (tests/test_node.py)
 need npm npm            # npm installs that client (npm ci, below)
+need redis-server redis-server  # the Redis broadcaster's tests (tests/_redis.py)
 
 for python in "$@"; do
     case "$python" in

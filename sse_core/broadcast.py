@@ -42,10 +42,13 @@ from ._fanout import (
     LocalHub,
     Subscription,
 )
+from ._redis_hub import BroadcastUnavailable, RedisBroadcaster
 from ._replay import DEFAULT_REPLAY, DEFAULT_REPLAY_BYTES, ReplayWindow
 
 __all__ = (
     "Broadcaster",
+    "RedisBroadcaster",
+    "BroadcastUnavailable",
     "Subscription",
     "DEFAULT_QUEUE_SIZE",
     "DEFAULT_REPLAY",

@@ -47,4 +47,4 @@ def test_says_what_to_install_when_it_cannot(tmp_path: Path) -> None:
     (tmp_path / "id").chmod(0o755)
     result = run_setup(path=str(tmp_path))
     assert result.returncode == 0  # the tests run, and those needing a tool fail
-    assert "sudo apt-get install chromium nodejs npm\n" in result.stderr
+    assert "sudo apt-get install chromium nodejs npm redis-server\n" in result.stderr
