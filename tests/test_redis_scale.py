@@ -31,7 +31,7 @@ from sse_core import Decoder
 from sse_core.broadcast import RedisBroadcaster
 
 from ._redis import RedisServer, redis_server
-from ._servers import TESTS, _python_env, free_port, stop_process, wait_for_port
+from ._servers import TESTS, python_env, free_port, stop_process, wait_for_port
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -57,7 +57,7 @@ def _server_argvs(ports: List[int]) -> List[List[str]]:
 def servers(redis: RedisServer, prefix: str, logs: Path) -> Iterator[List[int]]:
     """The three servers, on the ports yielded, stopped at the end of the block."""
     ports = [free_port() for _ in range(3)]
-    env = _python_env(SSE_REDIS_URL=redis.url, SSE_REDIS_PREFIX=prefix)
+    env = python_env(SSE_REDIS_URL=redis.url, SSE_REDIS_PREFIX=prefix)
     processes: List[subprocess.Popen[bytes]] = []
     try:
         for n, argv in enumerate(_server_argvs(ports)):
@@ -75,7 +75,7 @@ def servers(redis: RedisServer, prefix: str, logs: Path) -> Iterator[List[int]]:
 
 def publisher(redis: RedisServer, prefix: str, out: Path, rate: float) -> subprocess.Popen[bytes]:
     argv = [sys.executable, "-m", "_redis_apps", redis.url, prefix, str(PER_TOPIC), str(rate)]
-    return subprocess.Popen([*argv, str(out)], cwd=str(TESTS), env=_python_env())
+    return subprocess.Popen([*argv, str(out)], cwd=str(TESTS), env=python_env())
 
 
 def published_ids(out: Path) -> Tuple[Dict[str, List[str]], int]:
