@@ -99,7 +99,8 @@ from ._events import Event
 __all__ = (
     "TRANSITIONS",
     "Answer",
-    "answer_too_large",
+    "answer_broken",
+    "read_answer",
     "Connect",
     "EventSourceError",
     "EventSourceState",
@@ -346,17 +347,29 @@ class Resume(NamedTuple):
 Action = Union[Connect, Open, Wait, Stop, Answer]
 
 
-def answer_too_large(answer: Answer, url: str, limit: int) -> ResponseError:
-    """The error for an :class:`Answer` whose body is longer than ``limit`` bytes."""
-    content_type = get_header(answer.headers, "content-type")
-    error = ResponseError(
-        f"{url} answered {answer.status} with a body over max_answer_size ({limit} bytes)",
+def read_answer(answer: Answer, body: bytes, url: str, limit: int) -> Tuple[Optional[Answer], Stop]:
+    """``answer`` with the ``body`` a client read (at most ``limit + 1`` bytes),
+    and the :class:`Stop` that ends the iteration: an error past ``limit``."""
+    answer = answer._replace(body=body)
+    if len(body) <= limit:
+        return answer, Stop(answer.status, None)
+    error = _answer_error(answer, url, f"with a body over max_answer_size ({limit} bytes)")
+    error.body = body[:limit]
+    return None, Stop(answer.status, error)
+
+
+def answer_broken(answer: Answer, url: str, error: BaseException) -> ResponseError:
+    """The error for an answer whose body broke off: it cannot be asked for again."""
+    return _answer_error(answer, url, f"then the body broke: {error!r}")
+
+
+def _answer_error(answer: Answer, url: str, problem: str) -> ResponseError:
+    return ResponseError(
+        f"{url} answered {answer.status}, {problem}",
         status=answer.status,
-        content_type=content_type,
+        content_type=get_header(answer.headers, "content-type"),
         url=url,
     )
-    error.body = answer.body[:limit]
-    return error
 
 
 # -- policy ----------------------------------------------------------------------

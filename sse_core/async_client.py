@@ -56,7 +56,8 @@ from ._reconnect import (
     State,
     Stop,
     Wait,
-    answer_too_large,
+    answer_broken,
+    read_answer,
 )
 
 __all__ = ("AsyncEventSource", "aiter_events")
@@ -387,19 +388,11 @@ class AsyncEventSource(_EventSourceViews):
                 data.extend(piece)
         except _NETWORK_ERRORS as error:
             # The answer is all there is: an incomplete one cannot be read again.
-            raise ResponseError(
-                f"{self.url} answered {answer.status}, then the body broke: {error!r}",
-                status=answer.status,
-                content_type=get_header(answer.headers, "content-type"),
-                url=self.url,
-            ) from error
+            raise answer_broken(answer, self.url, error) from error
         finally:
             self._abort()
-        answer = answer._replace(body=bytes(data))
-        if len(data) > limit:
-            return Stop(answer.status, answer_too_large(answer, self.url, limit))
-        self._answer = answer
-        return Stop(answer.status, None)
+        self._answer, stop = read_answer(answer, bytes(data), self.url, limit)
+        return stop
 
     async def _error_body(self, stream: asyncio.StreamReader, response: ResponseReader) -> bytes:
         """Up to 4 KiB of a failed response's body, within about a second."""

@@ -45,7 +45,8 @@ from ._reconnect import (
     State,
     Stop,
     Wait,
-    answer_too_large,
+    answer_broken,
+    read_answer,
 )
 
 __all__ = ("EventSource", "iter_events")
@@ -340,19 +341,11 @@ class EventSource(_EventSourceViews):
                 body += piece
         except OSError as error:  # MalformedResponseError (a body cut short) included
             # The answer is all there is: an incomplete one cannot be read again.
-            raise ResponseError(
-                f"{self.url} answered {answer.status}, then the body broke: {error}",
-                status=answer.status,
-                content_type=get_header(answer.headers, "content-type"),
-                url=self.url,
-            ) from error
+            raise answer_broken(answer, self.url, error) from error
         finally:
             self._drop_connection()
-        answer = answer._replace(body=bytes(body))
-        if len(body) > limit:
-            return Stop(answer.status, answer_too_large(answer, self.url, limit))
-        self._answer = answer
-        return Stop(answer.status, None)
+        self._answer, stop = read_answer(answer, bytes(body), self.url, limit)
+        return stop
 
     def _read_error_body(self) -> bytes:
         """Up to 4 KiB of a failed response's body, within about a second."""
