@@ -645,9 +645,7 @@ def test_an_unsafe_first_request_is_never_sent_again_unasked(method: str) -> Non
     assert m.stream_ended() == Stop(200, None)  # the body ended: just the end
     assert m.state is State.CLOSED
     for fail in ("network", "5xx"):
-        m = EventSourceState(
-            URL, method=method, policy=ReconnectPolicy(retry_server_errors=True)
-        )
+        m = EventSourceState(URL, method=method, policy=ReconnectPolicy(retry_server_errors=True))
         m.connect()
         if fail == "network":
             cause: Optional[BaseException] = ConnectionResetError("cut")

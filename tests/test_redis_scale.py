@@ -31,7 +31,7 @@ from sse_core import Decoder
 from sse_core.broadcast import RedisBroadcaster
 
 from ._redis import RedisServer, redis_server
-from ._servers import TESTS, python_env, free_port, stop_process, wait_for_port
+from ._servers import TESTS, free_port, python_env, stop_process, wait_for_port
 
 pytestmark = pytest.mark.timeout(120)
 
