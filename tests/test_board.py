@@ -54,7 +54,7 @@ def events_of(
     url: str,
     *,
     limit: Optional[int] = None,
-    headers: Optional[Dict[str, Union[str, bytes]]] = None,
+    headers: Union[Dict[str, str], Dict[bytes, bytes], None] = None,
     body: Any = None,
 ) -> Tuple[httpx.Response, List[Event]]:
     """The events of one response, until ``limit`` or its end (10 s at most)."""
@@ -90,7 +90,7 @@ def test_a_task_from_post_to_done_then_204(kind: str, tmp_path: Path) -> None:
         # Done: from the start again, after an ID, and 204 after `done`.
         assert len(events_of("GET", base + "/tasks/2/events")[1]) == STEPS + 1
         # Only ASCII digits are digits: a superscript two is no ID (int() refuses it).
-        superscript: Dict[str, Union[str, bytes]] = {"Last-Event-ID": "\u00b2".encode()}
+        superscript = {b"Last-Event-ID": "\u00b2".encode()}
         assert len(events_of("GET", base + "/tasks/2/events", headers=superscript)[1]) == STEPS + 1
         _, rest = events_of("GET", base + "/tasks/2/events", headers={"Last-Event-ID": "4"})
         assert [e.id for e in rest] == [str(n) for n in range(5, STEPS + 2)]
@@ -218,8 +218,8 @@ class Mcp:
         self.session = ""
         self.next_id = 0
 
-    def headers(self, **extra: Union[str, bytes]) -> Dict[str, Union[str, bytes]]:
-        headers: Dict[str, Union[str, bytes]] = dict(MCP_HEADERS)
+    def headers(self, **extra: str) -> Dict[str, str]:
+        headers = dict(MCP_HEADERS)
         if self.session:
             headers["Mcp-Session-Id"] = self.session
         headers.update(extra)
@@ -327,8 +327,9 @@ def test_mcp_resumption_replays_one_stream(kind: str) -> None:
         response, primed = events_of("GET", client.url, headers=client.headers(), limit=1)
         assert (response.status_code, primed) == (200, [Event("", id="0:1", retry=1000)])
         for bad_id in ("x", "9:1", "1:", "1:x", "\u00b2:1", "1:\u00b2"):
-            header = {"Last-Event-ID": bad_id.encode()}
-            answer = httpx.get(client.url, headers=client.headers(**header))
+            header = {k.encode(): v.encode() for k, v in client.headers().items()}
+            header[b"Last-Event-ID"] = bad_id.encode()
+            answer = httpx.get(client.url, headers=header)
             assert answer.status_code == 400, bad_id
         plain = client.headers(Accept="application/json")
         assert httpx.get(client.url, headers=plain, timeout=10).status_code == 406

@@ -423,6 +423,7 @@ def test_a_wsgi_body_closed_before_its_first_chunk_unsubscribes() -> None:
     hub = Broadcaster()
     app = wsgi.EventStreamResponse(lambda last_event_id: hub.subscribe(last_event_id))
     body = app({"PATH_INFO": "/events"}, lambda status, headers: None)
+    assert isinstance(body, wsgi.StreamBody)
     assert hub.subscriber_count == 1
     body.close()
     assert hub.subscriber_count == 0

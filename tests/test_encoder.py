@@ -331,7 +331,7 @@ UNCHECKED_FIELDS = [
 class _Liar(str):
     """A str whose methods hide its line breaks."""
 
-    def replace(self, *args: Any) -> str:  # type: ignore[override]
+    def replace(self, *args: Any) -> str:
         return self
 
     def __contains__(self, item: object) -> bool:

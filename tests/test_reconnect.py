@@ -647,17 +647,14 @@ def test_an_unsafe_first_request_is_never_sent_again_unasked(method: str) -> Non
     for fail in ("network", "5xx"):
         m = EventSourceState(URL, method=method, policy=ReconnectPolicy(retry_server_errors=True))
         m.connect()
-        if fail == "network":
-            cause: Optional[BaseException] = ConnectionResetError("cut")
-            action = m.network_error(cause)
-        else:
+        cause = ConnectionResetError("cut")
+        action: object = m.network_error(cause) if fail == "network" else None
+        if fail == "5xx":
             action = m.receive_response(503, [])
-            cause = None
         assert isinstance(action, Stop)
         assert isinstance(action.error, ReconnectLimitError)
         assert f"will not send {method} to {URL} again" in str(action.error)
-        if cause is not None:
-            assert action.error.__cause__ is cause
+        assert action.error.__cause__ is (cause if fail == "network" else None)
         assert m.state is State.CLOSED
 
 
