@@ -83,7 +83,6 @@ from typing import (
     Dict,
     Generator,
     Iterable,
-    Iterator,
     List,
     NoReturn,
     Optional,
@@ -147,12 +146,12 @@ _END = object()
 
 
 class _Pull:
-    """Sent into the loop by iter_events(): take the chunks from ``chunks``."""
+    """Sent into the loop by iter_events(): take the chunks from ``next``."""
 
-    __slots__ = ("chunks",)
+    __slots__ = ("next",)
 
     def __init__(self, chunks: Iterable[_BytesLike]) -> None:
-        self.chunks = iter(chunks)
+        self.next = iter(chunks).__next__
 
 
 class _Report:
@@ -633,33 +632,22 @@ def _stream(
     events: List[Event] = []
     # How the loop gets its chunks: sent by feed() (or an async iterator),
     # when this is None, and then it yields after every chunk; or taken from
-    # the iterator of iter_events(), which it sends as a _Pull, and then it
-    # yields only the events, as chunks complete them, and runs on its own in
-    # between (no switch to another frame for a chunk of a line).  One yield
-    # serves both: on PyPy a second one halves feed()'s speed at small chunks.
-    pull: Optional[Iterator[Any]] = None
+    # the iterable of iter_events(), which sends its next() as a _Pull, and
+    # then it yields only the events, as chunks complete them, and runs on its
+    # own in between (no switch to another frame for a chunk of a line).
+    pull: Optional[Callable[[], Any]] = None
     try:
         while True:
             if events or pull is None:
                 data: Any = yield events
                 events = []
-            if pull is not None and data is not _END:  # (_END: close() stopped it)
-                # The next chunk of iter_events().  A chunk in the middle of
-                # a line is kept as below, without leaving this `for`: per
-                # chunk, as cheap as a loop gets on CPython (a call to next()
-                # costs iter_events a fifth of its speed at 1-byte chunks).
-                for data in pull:  # data: the chunk, used below once this breaks
-                    if special or type(data) is not bytes or 10 in data or 13 in data:
-                        break
-                    tail += data
-                    if len(tail) > limit:
-                        raise _line_too_long(limit)
-                else:  # the chunks ended
-                    report.truncated = _is_open(tail, single, buffer, fields)
-                    return
+                if data is None and pull is not None:  # resumed by iter_events
+                    data = pull()
+            else:
+                data = pull()
             if special or type(data) is not bytes:
                 if type(data) is _Pull:
-                    pull = data.chunks
+                    pull = data.next
                     continue
                 if data is _END or not isinstance(data, _BYTES_LIKE):
                     # The end of the stream, or a chunk of the wrong type,
@@ -882,6 +870,8 @@ def _stream(
                 exact = True
             if rest:  # within the limit: _cut_lines checks the longer text
                 tail += rest
+    except StopIteration:  # the chunks of iter_events() ended
+        report.truncated = _is_open(tail, single, buffer, fields)
     except RemoteProtocolError as error:
         decoder = owner()
         if decoder is not None:
