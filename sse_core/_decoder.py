@@ -355,7 +355,9 @@ class _DecoderBase:
                 events = next(loop, None)
             stopped = False
         finally:
-            if stopped and event is not None:
+            # Stopped by the consumer (not by a broken limit, which leaves the
+            # decoder as feed() would): resume from the last event taken.
+            if stopped and event is not None and self._error is None:
                 self._report.last_event_id = event.id or ""  # the last one taken
             self._finish(stopped)
 
@@ -376,7 +378,7 @@ class _DecoderBase:
                     self._refuse()
             stopped = False
         finally:
-            if stopped and event is not None:
+            if stopped and event is not None and self._error is None:  # as in _iterate
                 self._report.last_event_id = event.id or ""
             self._finish(stopped)
 
