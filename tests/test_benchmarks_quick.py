@@ -103,6 +103,30 @@ def test_chunk_cost_script_runs() -> None:
         assert all(cell.lstrip("-").isdigit() for cell in rows[name][5:])
 
 
+def test_async_cost_script_runs() -> None:
+    completed = run(
+        "benchmarks/async_cost.py",
+        "--only",
+        "llm,multiline",
+        "--chunking",
+        "1KiB,1byte",
+        "--size",
+        "20000",
+        "--byte-size",
+        "2000",
+        "--repeat",
+        "1",
+    )
+    assert completed.returncode == 0, completed.stderr
+    rows = [line.split() for line in completed.stdout.splitlines()[3:]]
+    assert [row[0] + row[2] for row in rows] == ["llm1KiB", "llm1byte", "multiline1KiB", "multiline1byte"]
+    for row in rows:
+        iterating, source, hand_over, aiterating, bound, ratio = map(float, row[3:])
+        assert iterating > 0 and aiterating > 0 and source >= 0 and hand_over >= 0
+        # The bound is iter over the sum of the three costs, so at most 1.
+        assert 0 < bound <= 1
+
+
 def test_floor_baselines_decode_llm_streams_as_the_spec_does() -> None:
     # Not parsers, but on the LF stream of one-field events they model, they
     # must find the same events, or the bound they give would mean nothing.
