@@ -104,8 +104,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--repeat", type=int, default=7, help="passes; the best is kept")
     args = parser.parse_args(argv)
 
-    print(f"{platform.python_implementation()} {platform.python_version()}; ms per pass, best of {args.repeat}")
-    header = f"{'cell':22} {'iter':>8} {'source':>8} {'hand-over':>9} {'aiter':>8} {'bound':>6} {'aiter/iter':>10}"
+    interpreter = f"{platform.python_implementation()} {platform.python_version()}"
+    print(f"{interpreter}; ms per pass, best of {args.repeat}")
+    header = (
+        f"{'cell':22} {'iter':>8} {'source':>8} {'hand-over':>9} {'aiter':>8}"
+        f" {'bound':>6} {'aiter/iter':>10}"
+    )
     print(header)
     print("-" * len(header))
     for workload in args.only.split(","):
@@ -114,7 +118,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             chunks = workloads.chunk(workloads.make(workload, size), chunking)
             events = _iter(chunks)
             if _aiter(chunks) != events:
-                raise AssertionError(f"aiter_events and iter_events disagree on {workload}/{chunking}")
+                raise AssertionError(
+                    f"aiter_events and iter_events disagree on {workload}/{chunking}"
+                )
             iterating, source, hand_over, aiterating = _best(
                 [(_iter, chunks), (_source, chunks), (_hand_over, events), (_aiter, chunks)],
                 args.repeat,

@@ -119,10 +119,16 @@ def test_async_cost_script_runs() -> None:
     )
     assert completed.returncode == 0, completed.stderr
     rows = [line.split() for line in completed.stdout.splitlines()[3:]]
-    assert [row[0] + row[2] for row in rows] == ["llm1KiB", "llm1byte", "multiline1KiB", "multiline1byte"]
+    assert [row[0] + row[2] for row in rows] == [
+        "llm1KiB",
+        "llm1byte",
+        "multiline1KiB",
+        "multiline1byte",
+    ]
     for row in rows:
         iterating, source, hand_over, aiterating, bound, ratio = map(float, row[3:])
         assert iterating > 0 and aiterating > 0 and source >= 0 and hand_over >= 0
+        assert ratio > 0
         # The bound is iter over the sum of the three costs, so at most 1.
         assert 0 < bound <= 1
 
