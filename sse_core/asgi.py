@@ -276,7 +276,6 @@ class EventStreamResponse:
         send: Send,
         headers: List[Tuple[bytes, bytes]],
     ) -> None:
-        loop = asyncio.get_running_loop()
         tasks: List[asyncio.Future[Any]] = []
 
         def start(coroutine: Awaitable[Any], what: str) -> asyncio.Future[Any]:
@@ -287,12 +286,8 @@ class EventStreamResponse:
 
         disconnected = start(_wait_for_disconnect(receive), "disconnect")
         watched: Set[asyncio.Future[Any]] = {disconnected}
-        stopping = None
         if self._stream_shutdown is not None:
-            stopping = start(self._stream_shutdown.wait(), "shutdown")
-            watched.add(stopping)
-        pending: Optional[asyncio.Future[Any]] = None
-        complete = True
+            watched.add(start(self._stream_shutdown.wait(), "shutdown"))
         try:
             await self._send(
                 send,
@@ -302,47 +297,20 @@ class EventStreamResponse:
                     "headers": headers,
                 },
             )
-            prefix = b"" if self._stream_retry is None else b"retry: %d\n" % self._stream_retry
-            last_write = loop.time()
-            while True:
-                if pending is None:
-                    pending = start(_next_item(iterator), "next")
-                timeout = None
-                if self._stream_heartbeat is not None:
-                    timeout = max(0.0, last_write + self._stream_heartbeat - loop.time())
-                done, _ = await asyncio.wait(
-                    watched | {pending}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-                )
-                if disconnected in done:
-                    complete = False
-                    break
-                if stopping is not None and stopping in done:
-                    break
-                if pending in done:
-                    task, pending = pending, None
-                    tasks.remove(task)
-                    try:
-                        item = task.result()
-                        chunk = None if item is _END else encode_item(cast(StreamItem, item))
-                    except Exception:
-                        logger.exception(
-                            "sse_core: the event source of %s raised; ending the stream",
-                            scope.get("path", "?"),
-                        )
-                        break
-                    if item is _END:
-                        break
-                    if chunk is not None:
-                        await self._body(send, prefix + chunk if prefix else chunk)
-                        prefix = b""
-                        last_write = loop.time()
-                else:
-                    # Nothing finished: the wait timed out, so the stream has
-                    # been silent for a heartbeat interval (to within the
-                    # loop clock's resolution, which may end a wait early).
-                    await self._body(send, HEARTBEAT)
-                    last_write = loop.time()
-            if complete:
+            chunks = _body_chunks(
+                iterator,
+                tasks,
+                watched,
+                heartbeat=self._stream_heartbeat,
+                retry=self._stream_retry,
+                where=f" of {scope.get('path', '?')}",
+            )
+            try:
+                async for chunk in chunks:
+                    await self._body(send, chunk)
+            finally:
+                await chunks.aclose()
+            if not disconnected.done():
                 await self._send(send, {"type": "http.response.body", "body": b""})
         except _ClientGone:
             pass
@@ -372,6 +340,61 @@ async def _end(iterator: AsyncIterator[StreamItem], tasks: List[Any]) -> None:
             logger.exception("sse_core: the event source raised while closing")
 
 
+async def _body_chunks(
+    iterator: AsyncIterator[StreamItem],
+    tasks: List[asyncio.Future[Any]],
+    watched: Set[asyncio.Future[Any]],
+    *,
+    heartbeat: Optional[float],
+    retry: Optional[int],
+    where: str,
+) -> AsyncGenerator[bytes, None]:
+    """The chunks of an event-stream body, for both adapters' asyncio sides:
+    each item of ``iterator`` encoded (the first after a ``retry`` line), or a
+    heartbeat comment after ``heartbeat`` seconds of silence.  Ends when the
+    iterator ends or fails (logged, naming the stream ``where``), or when one
+    of ``watched`` completes.  The tasks it starts are added to ``tasks``, which
+    the caller ends with :func:`_end`."""
+    loop = asyncio.get_running_loop()
+    pending: Optional[asyncio.Future[Any]] = None
+    prefix = b"" if retry is None else b"retry: %d\n" % retry
+    last_write = loop.time()
+    while True:
+        if pending is None:
+            pending = asyncio.ensure_future(_next_item(iterator))
+            pending.set_name(_TASK_PREFIX + "next")
+            tasks.append(pending)
+        timeout = None
+        if heartbeat is not None:
+            timeout = max(0.0, last_write + heartbeat - loop.time())
+        done, _ = await asyncio.wait(
+            watched | {pending}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if not done.isdisjoint(watched):  # the client left, or the server stops
+            return
+        if pending in done:
+            task, pending = pending, None
+            tasks.remove(task)
+            try:
+                item = task.result()
+                chunk = None if item is _END else encode_item(cast(StreamItem, item))
+            except Exception:
+                logger.exception("sse_core: the event source%s raised; ending the stream", where)
+                return
+            if item is _END:
+                return
+            if chunk is not None:
+                yield prefix + chunk if prefix else chunk
+                prefix = b""
+                last_write = loop.time()
+        else:
+            # Nothing finished: the wait timed out, so the stream has been
+            # silent for a heartbeat interval (to within the loop clock's
+            # resolution, which may end a wait early).
+            yield HEARTBEAT
+            last_write = loop.time()
+
+
 async def stream_body(
     source: AsyncIterable[StreamItem],
     *,
@@ -399,49 +422,18 @@ async def stream_body(
         raise ValueError(f"heartbeat must be > 0 or None, got {heartbeat}")
     if retry is not None and (type(retry) is not int or retry < 0):
         raise ValueError(f"retry must be a non-negative int, got {retry!r}")
-    loop = asyncio.get_running_loop()
     iterator = source.__aiter__()
     tasks: List[asyncio.Future[Any]] = []
-    stopping = None
+    watched: Set[asyncio.Future[Any]] = set()
     if shutdown is not None:
-        stopping = asyncio.ensure_future(shutdown.wait())
-        tasks.append(stopping)
-    pending: Optional[asyncio.Future[Any]] = None
-    prefix = b"" if retry is None else b"retry: %d\n" % retry
-    last_write = loop.time()
+        watched.add(asyncio.ensure_future(shutdown.wait()))
+        tasks.extend(watched)
+    chunks = _body_chunks(iterator, tasks, watched, heartbeat=heartbeat, retry=retry, where="")
     try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(_next_item(iterator))
-                tasks.append(pending)
-            timeout = None
-            if heartbeat is not None:
-                timeout = max(0.0, last_write + heartbeat - loop.time())
-            watched = {pending} if stopping is None else {pending, stopping}
-            done, _ = await asyncio.wait(
-                watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            if stopping is not None and stopping in done:
-                return
-            if pending in done:
-                task, pending = pending, None
-                tasks.remove(task)
-                try:
-                    item = task.result()
-                    chunk = None if item is _END else encode_item(cast(StreamItem, item))
-                except Exception:
-                    logger.exception("sse_core: the event source raised; ending the stream")
-                    return
-                if item is _END:
-                    return
-                if chunk is not None:
-                    yield prefix + chunk if prefix else chunk
-                    prefix = b""
-                    last_write = loop.time()
-            else:
-                yield HEARTBEAT
-                last_write = loop.time()
+        async for chunk in chunks:
+            yield chunk
     finally:
+        await chunks.aclose()
         await _end(iterator, tasks)
 
 
