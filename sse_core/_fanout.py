@@ -220,18 +220,31 @@ class LocalHub:
 
         Idempotent.
         """
-        wakers: List[Waker] = []
         with self.lock:
             self.closed = True
-            for members in list(self._topics.values()):
-                for subscription in list(members):
-                    subscription._closed = True
-                    if subscription._waker is not None:
-                        wakers.append(subscription._waker)
-                        subscription._waker = None
-                    self._forget(subscription)
+            wakers = [self._end_all(members) for members in list(self._topics.values())]
+        for wake in [wake for ended in wakers for wake in ended]:
+            wake()
+
+    def end(self, topic: str) -> None:
+        """End every subscription of ``topic`` after what it has queued.
+        Later subscriptions to it are not affected."""
+        with self.lock:
+            members = self._topics.get(topic)
+            wakers = self._end_all(members) if members else []
         for wake in wakers:
             wake()
+
+    def _end_all(self, members: Dict[Subscription, None]) -> List[Waker]:
+        """End these subscriptions (lock held); return the wakers of those waiting."""
+        wakers: List[Waker] = []
+        for subscription in list(members):
+            subscription._closed = True
+            if subscription._waker is not None:
+                wakers.append(subscription._waker)
+                subscription._waker = None
+            self._forget(subscription)
+        return wakers
 
     # --- used by Subscription ----------------------------------------------------
 

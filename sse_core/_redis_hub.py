@@ -60,6 +60,7 @@ from ._fanout import (
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_QUEUE_SIZE,
     DEFAULT_TOPIC,
+    GAP,
     LocalHub,
     Subscription,
 )
@@ -534,6 +535,22 @@ class RedisBroadcaster:
 
     # --- closing ---------------------------------------------------------------------
 
+    def forget(self, topic: str) -> None:
+        """Drop ``topic``: delete its stream (its replay window) from Redis and
+        end this process's subscriptions to it, after what each has queued.
+
+        Subscriptions to it in other processes stay open and get the events
+        published to it afterwards, and so does a subscriber resuming after an
+        ID of the deleted stream (entry IDs keep growing).
+
+        Raises:
+            TypeError: ``topic`` is not a ``str``.
+            BroadcastUnavailable: Redis did not delete the stream (this
+                process's subscriptions are left open).
+        """
+        self._command("DEL", self._key(topic))
+        self._local.end(topic)
+
     def close(self) -> None:
         """End every subscription (after what each has queued), stop the reader,
         and refuse new publishes.  New subscriptions end at once.  Idempotent."""
@@ -605,8 +622,8 @@ class RedisBroadcaster:
         """Hand each topic's new entries to its local subscribers; returns the
         wake-up stream's new position."""
         for key, raw in _streams(reply):
-            entries = _entries(raw)
             if key == self._wake_key:
+                entries = _entries(raw)
                 wake_position = _id_text(entries[-1][0]) if entries else wake_position
                 continue
             topic = key[len(self._prefix) :]
@@ -614,8 +631,21 @@ class RedisBroadcaster:
                 position = self._positions.get(topic)
                 if position is None:
                     continue
-                fresh = [event for entry_id, event in entries if entry_id > position]
-                if fresh:
-                    self._positions[topic] = entries[-1][0]
-                    self._local.deliver(topic, fresh)
+                events: List[Event] = []
+                for raw_id, raw_fields in raw or ():
+                    fields = _fields(raw_fields)
+                    event = _event(raw_id, fields)
+                    entry_id = parse_entry_id(event.id or "") or (0, 0)
+                    if entry_id <= position:
+                        continue
+                    # Each entry names the one before it: if that is not where
+                    # the reader was, the entries in between were trimmed
+                    # before it read them (it lagged more than the window),
+                    # and the subscribers are told, as a resuming client is.
+                    if not events and fields.get("p", "0-0") not in ("0-0", _id_text(position)):
+                        events.append(GAP)
+                    events.append(event)
+                    self._positions[topic] = entry_id
+                if events:
+                    self._local.deliver(topic, events)
         return wake_position

@@ -79,8 +79,10 @@ class Broadcaster:
 
     The events of each topic get consecutive integer IDs ``"1"``, ``"2"``,
     ... in publish order: the counter is per topic, so an ID names an event
-    of the topic it was received on.  Every topic published to keeps its
-    window for the broadcaster's lifetime.  All methods are thread-safe.
+    of the topic it was received on.  A topic published to keeps its window
+    until :meth:`forget` drops it, so a server whose topics come and go (a
+    task, a session) forgets each one it is done with.  All methods are
+    thread-safe.
 
     Raises:
         ValueError: an argument is out of range.
@@ -184,6 +186,24 @@ class Broadcaster:
                 return self._local.open(topic)
             gap, backlog = window.after(last_event_id, from_start)
             return self._local.open(topic, backlog, gap=gap)
+
+    def forget(self, topic: str) -> None:
+        """Drop ``topic``: end its subscriptions (after what each has queued)
+        and discard its replay window and ID counter.
+
+        For a topic that is done with (a finished task, an ended session):
+        the broadcaster then holds nothing for it.  Publishing to it again
+        starts it anew, with IDs from ``"1"``; an ID of the old topic then
+        replays nothing.
+
+        Raises:
+            TypeError: ``topic`` is not a ``str``.
+        """
+        if type(topic) is not str:
+            raise TypeError(f"topic must be a str, not {type(topic).__name__}")
+        with self._lock:
+            self._windows.pop(topic, None)
+            self._local.end(topic)
 
     def close(self) -> None:
         """End every subscription (after what each has queued) and refuse new

@@ -23,8 +23,9 @@ checked:
 * the window is bounded by ``replay`` events and ``replay_bytes`` bytes of
   data (a backend may count fields too, so only an upper bound on data is
   checked);
-* the slow-subscriber policies, ``close()``, both kinds of iteration, and
-  unsubscribing by closing an iterator that never started.
+* the slow-subscriber policies, ``close()``, ``forget()`` of a topic, both
+  kinds of iteration, and unsubscribing by closing an iterator that never
+  started.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ class Hub(Protocol):
     def subscribe(
         self, last_event_id: str = "", *, topic: str = DEFAULT_TOPIC, from_start: bool = False
     ) -> Subscription: ...
+
+    def forget(self, topic: str) -> None: ...
 
     def close(self) -> None: ...
 
@@ -379,6 +382,48 @@ def test_close_wakes_waiting_readers(hub_factory: HubFactory) -> None:
     reader.start()
     wait_until(lambda: reader.is_alive(), WAIT, "the reader")
     hub.close()
+    reader.join(WAIT)
+    assert finished.is_set()
+
+
+def test_forget_ends_a_topic_and_keeps_the_others(hub_factory: HubFactory) -> None:
+    hub = hub_factory(idle_timeout=0.05)
+    done, other = hub.subscribe(topic="done"), iter(hub.subscribe(topic="other"))
+    witness = iter(hub.subscribe(topic="done"))
+    published = publish_many(hub, 3, topic="done")
+    kept = publish_many(hub, 2, topic="other")
+    assert take(witness, 3) == published
+    hub.forget("done")
+    # Its subscribers end after what they hold; the other topic is untouched.
+    assert [item for item in done if item is not None] == published
+    assert hub.subscriber_count == 1
+    assert take(other, 2) == kept
+    # The window is gone: a new subscriber from the start gets only new events.
+    with hub.subscribe(topic="done", from_start=True) as again:
+        items = iter(again)
+        assert take_until_idle(items) == []
+        later = hub.publish("again", topic="done")
+        assert take(items, 1) == [later]
+    with hub.subscribe(topic="other", from_start=True) as window:
+        assert take_until_idle(iter(window)) == kept
+    hub.forget("never published")
+    with pytest.raises(TypeError):
+        hub.forget(b"done")  # type: ignore[arg-type]
+
+
+def test_forget_wakes_waiting_readers(hub_factory: HubFactory) -> None:
+    hub = hub_factory(idle_timeout=30)
+    finished = threading.Event()
+    subscription = hub.subscribe(topic="done")
+
+    def read() -> None:
+        assert list(subscription) == []
+        finished.set()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    wait_until(lambda: reader.is_alive(), WAIT, "the reader")
+    hub.forget("done")
     reader.join(WAIT)
     assert finished.is_set()
 

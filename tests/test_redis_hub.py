@@ -269,15 +269,18 @@ def test_bad_arguments(client: Any, options: Any) -> None:
 
 def test_resp3_replies_are_read_too(server: RedisServer) -> None:
     client = server.client(protocol=3)
-    hub = RedisBroadcaster(client, prefix=f"r{uuid.uuid4().hex[:8]}:", replay=10, idle_timeout=0.1)
+    hub = RedisBroadcaster(client, prefix=f"r{uuid.uuid4().hex[:8]}:", idle_timeout=0.1)
+    small = RedisBroadcaster(client, prefix=f"s{uuid.uuid4().hex[:8]}:", replay=10)
     try:
         subscription = reader(hub)
         sent = [hub.publish(str(n), event="tick") for n in range(300)]
         assert subscription.take(300) == sent
-        events = reader(hub, sent[0].id or "").queued()
-        assert events[0].event == GAP and events[-1] == sent[-1]
+        kept = [small.publish(str(n), event="tick") for n in range(30)]
+        events = reader(small, kept[0].id or "").queued()
+        assert events[0].event == GAP and events[1:] == kept[-10:]
     finally:
         hub.close()
+        small.close()
         client.close()
 
 
@@ -355,6 +358,23 @@ def test_reader_connection_killed_by_redis(hub: RedisBroadcaster, client: Any) -
     assert subscription.queued() == []
 
 
+def test_forget_deletes_the_stream_and_ends_local_subscriptions(
+    hub: RedisBroadcaster, client: Any
+) -> None:
+    follower = reader(hub, topic="session")
+    sent = hub.publish("one", topic="session")
+    assert follower.take(1) == [sent]
+    hub.forget("session")
+    assert client.execute_command("EXISTS", hub._key("session")) == 0
+    assert follower.queued() == []  # ended
+    assert hub.subscriber_count == 0
+    # Published again, the topic is a new stream, and an ID of the old one
+    # resumes into it (entry IDs keep growing).
+    resumed = reader(hub, sent.id or "", topic="session")
+    again = hub.publish("two", topic="session")
+    assert resumed.take(1) == [again]
+
+
 def test_redis_down_publish_and_subscribe_fail_clearly(tmp_path: Path) -> None:
     with redis_server(tmp_path) as server:
         client = server.client(socket_connect_timeout=1.0)
@@ -366,6 +386,9 @@ def test_redis_down_publish_and_subscribe_fail_clearly(tmp_path: Path) -> None:
         assert info.value.__cause__ is not None
         with pytest.raises(BroadcastUnavailable):
             hub.subscribe(topic="new")  # a topic nobody here follows needs Redis
+        with pytest.raises(BroadcastUnavailable):
+            hub.forget("default")  # nothing deleted: the subscription stays open
+        assert hub.subscriber_count == 1
         wait_until(lambda: not hub.healthy, what="the reader to notice")
         # A topic this process follows opens without Redis and catches up later.
         joined = reader(hub)
@@ -433,6 +456,31 @@ def hold_the_reader(flaky: FlakyClient) -> threading.Event:
     flaky.hooks["XREAD"] = hold
     assert entered.wait(10)
     return release
+
+
+def test_a_reader_lagging_past_the_window_gives_the_gap_marker(client: Any) -> None:
+    # The reader is held while more events than the window are published:
+    # those trimmed before it reads them are lost to its subscribers, who are
+    # told so, never silently.
+    flaky = FlakyClient(client)
+    hub = RedisBroadcaster(
+        flaky, prefix=f"g{uuid.uuid4().hex[:8]}:", replay=5, block=0.2, idle_timeout=0.1
+    )
+    try:
+        follower = reader(hub)
+        first = hub.publish("first")
+        assert follower.take(1) == [first]
+        release = hold_the_reader(flaky)
+        sent = [hub.publish(str(n)) for n in range(12)]
+        release.set()
+        got = follower.take(6)
+        assert got[0].event == GAP and got[0].id is None
+        assert got[1:] == sent[-5:] and follower.queued() == []
+        # Caught up, it reads on without another marker.
+        later = hub.publish("later")
+        assert follower.take(1) == [later]
+    finally:
+        hub.close()
 
 
 def test_resuming_past_a_lagging_reader_repeats_nothing(client: Any) -> None:
