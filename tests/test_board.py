@@ -378,6 +378,45 @@ def test_mcp_refusals(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
         assert httpx.post(url, json=ping, headers=clients[2].headers()).status_code == 200
 
 
+def test_an_ended_mcp_session_leaves_nothing_in_the_hub(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo_mcp, "MAX_SESSIONS", 1)
+    app = board_app(INTERVAL)
+
+    def topics(session: Optional[str]) -> List[str]:
+        return sorted(t for t in app.board.hub._windows if t.startswith(f"mcp/{session}/"))
+
+    with serve(kind, app) as running:
+        url = running.url + "/mcp"
+        deleted = Mcp(url)
+        deleted.initialize()
+        assert last_message(deleted.call("ping")[1])["result"] == {}
+        assert topics(deleted.session) == [f"mcp/{deleted.session}/{n}" for n in (0, 1)]
+        assert httpx.delete(url, headers=deleted.headers(), timeout=10).status_code == 204
+        assert topics(deleted.session) == []
+        # Evicted by a newer session (MAX_SESSIONS is 1 here): forgotten too.
+        evicted, newest = Mcp(url), Mcp(url)
+        evicted.initialize()
+        assert last_message(evicted.call("ping")[1])["result"] == {}
+        newest.initialize()
+        assert topics(evicted.session) == []
+        assert topics(newest.session) == [f"mcp/{newest.session}/0"]
+
+
+def test_a_request_still_running_when_its_session_ends_leaves_nothing() -> None:
+    app = board_app(0.05)
+    server = app.mcp
+    session = demo_mcp._Session("s", demo_mcp.PROTOCOL_VERSIONS[0])
+    call = {"name": "create_task", "arguments": {"title": "t"}}
+    message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": call}
+    server._open_stream(session, message)  # its tool runs on a thread
+    server._end(session)  # forgets the topics now; the thread publishes after
+    wait_until(lambda: 1 in session.finals, 10, "the tool's response")
+    assert [t for t in app.board.hub._windows if t.startswith("mcp/s/")] == []
+    app.board.close()
+
+
 # -- the edges: idle subscriptions, a board closed mid-call, odd requests ---------------
 
 

@@ -16,7 +16,8 @@ Transport, mapped onto the hub:
   topic only, after that ID.  The tool runs in a thread of its own, started by
   the POST, so a broken connection never stops it nor runs it again.
 * ``GET /mcp`` without ``Last-Event-ID`` is the session's stream for server
-  messages (topic ``mcp/<session>/0``); ``DELETE /mcp`` ends the session.
+  messages (topic ``mcp/<session>/0``); ``DELETE /mcp`` ends the session,
+  and the hub forgets its topics (as when the oldest session is evicted).
 * A foreign ``Origin`` gets 403 (DNS rebinding), an unknown session 404, a
   missing one 400, malformed JSON 400 with a JSON-RPC parse error.
 
@@ -95,6 +96,7 @@ class _Session:
         self.version = version
         self.streams = 0  # streams opened so far; stream 0 is GET's
         self.finals: Dict[int, str] = {}  # stream -> hub ID of its response
+        self.ended = False  # deleted, or evicted by newer sessions
         self.lock = threading.Lock()
 
     def topic(self, stream: int) -> str:
@@ -128,6 +130,7 @@ class McpServer:
             if request.method == "DELETE":
                 with self._lock:
                     self._sessions.pop(session.id, None)
+                self._end(session)
                 return Plain(204, [], b"")
             return self._get(request, session)
         return Plain(405, [("Allow", "GET, POST, DELETE")], b"")
@@ -182,8 +185,11 @@ class McpServer:
         self.board.publish("", topic=session.topic(0))
         with self._lock:
             self._sessions[session.id] = session
+            evicted = []
             while len(self._sessions) > MAX_SESSIONS:
-                self._sessions.popitem(last=False)
+                evicted.append(self._sessions.popitem(last=False)[1])
+        for old in evicted:
+            self._end(old)
         result = {
             "protocolVersion": version,
             "capabilities": {"tools": {"listChanged": False}},
@@ -192,6 +198,15 @@ class McpServer:
         }
         body = {"jsonrpc": "2.0", "id": message["id"], "result": result}
         return json_reply(200, body, [("Mcp-Session-Id", session.id)])
+
+    def _end(self, session: _Session) -> None:
+        """End a session: its streams end, and the hub forgets its topics, so
+        sessions that come and go hold no memory once gone."""
+        with session.lock:
+            session.ended = True
+            streams = session.streams
+        for stream in range(streams + 1):
+            self.hub.forget(session.topic(stream))
 
     def _get(self, request: Request, session: _Session) -> Reply:
         if "text/event-stream" not in request.headers.get("accept", ""):
@@ -255,6 +270,9 @@ class McpServer:
         final = self.board.publish(json.dumps(reply), topic=topic)
         with session.lock:
             session.finals[stream] = final.id or ""
+            ended = session.ended
+        if ended:  # while this ran: what it published made the topic again
+            self.hub.forget(topic)
 
     def _dispatch(self, message: Dict[str, Any], topic: str) -> Dict[str, Any]:
         method = message["method"]
