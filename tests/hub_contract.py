@@ -369,10 +369,11 @@ def test_close_ends_streams_after_what_they_hold(hub_factory: HubFactory) -> Non
     hub.close()  # idempotent
 
 
-def test_close_wakes_waiting_readers(hub_factory: HubFactory) -> None:
+@pytest.mark.parametrize("ending", ["close", "forget"])
+def test_ending_wakes_waiting_readers(hub_factory: HubFactory, ending: str) -> None:
     hub = hub_factory(idle_timeout=30)
     finished = threading.Event()
-    subscription = hub.subscribe()
+    subscription = hub.subscribe(topic="done")
 
     def read() -> None:
         assert list(subscription) == []
@@ -381,7 +382,10 @@ def test_close_wakes_waiting_readers(hub_factory: HubFactory) -> None:
     reader = threading.Thread(target=read)
     reader.start()
     wait_until(lambda: reader.is_alive(), WAIT, "the reader")
-    hub.close()
+    if ending == "close":
+        hub.close()
+    else:
+        hub.forget("done")
     reader.join(WAIT)
     assert finished.is_set()
 
@@ -409,23 +413,6 @@ def test_forget_ends_a_topic_and_keeps_the_others(hub_factory: HubFactory) -> No
     hub.forget("never published")
     with pytest.raises(TypeError):
         hub.forget(b"done")  # type: ignore[arg-type]
-
-
-def test_forget_wakes_waiting_readers(hub_factory: HubFactory) -> None:
-    hub = hub_factory(idle_timeout=30)
-    finished = threading.Event()
-    subscription = hub.subscribe(topic="done")
-
-    def read() -> None:
-        assert list(subscription) == []
-        finished.set()
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    wait_until(lambda: reader.is_alive(), WAIT, "the reader")
-    hub.forget("done")
-    reader.join(WAIT)
-    assert finished.is_set()
 
 
 # --- unsubscribing -------------------------------------------------------------------
