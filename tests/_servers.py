@@ -192,6 +192,10 @@ def hypercorn_server(app: Any) -> Iterator[Running]:
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    # socketserver's listen backlog is 5: a hundred clients connecting at once
+    # would have their SYNs dropped and retried after 1, 3, 7 s on a loaded
+    # machine, past a stream's deadline.
+    request_queue_size = 128
 
 
 class _SilentHandler(WSGIRequestHandler):
