@@ -35,10 +35,14 @@ def _pipe(a: socket.socket, b: socket.socket, stop: threading.Event) -> None:
     while not stop.is_set():
         readable, _, _ = select.select(sockets, [], [], 0.1)
         for sock in readable:
-            data = sock.recv(65536)
+            try:
+                data = sock.recv(65536)
+                if data:
+                    (b if sock is a else a).sendall(data)
+            except OSError:  # a side hung up with a reset: the client has its event
+                return
             if not data:
                 return
-            (b if sock is a else a).sendall(data)
 
 
 @contextlib.contextmanager
