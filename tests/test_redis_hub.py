@@ -9,12 +9,13 @@ is bounded; no test asserts a duration.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -307,6 +308,20 @@ class FlakyClient:
         return self.client.execute_command(*args, **options)
 
 
+@contextlib.contextmanager
+def flaky_hub(client: Any, **options: Any) -> Iterator[Tuple[FlakyClient, RedisBroadcaster]]:
+    """A hub on a :class:`FlakyClient` of ``client``, with its own key prefix,
+    a short read block and idle timeout; closed at the end."""
+    flaky = FlakyClient(client)
+    hub = RedisBroadcaster(
+        flaky, prefix=f"f{uuid.uuid4().hex[:8]}:", block=0.2, idle_timeout=0.1, **options
+    )
+    try:
+        yield flaky, hub
+    finally:
+        hub.close()
+
+
 class ReaderKilled(BaseException):
     """Ends the reader thread the way no ``except Exception`` catches."""
 
@@ -314,9 +329,7 @@ class ReaderKilled(BaseException):
 def test_reader_failure_is_noticed_and_repaired(
     client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    flaky = FlakyClient(client)
-    hub = RedisBroadcaster(flaky, prefix=f"f{uuid.uuid4().hex[:8]}:", block=0.2, idle_timeout=0.1)
-    try:
+    with flaky_hub(client) as (flaky, hub):
         subscription = reader(hub)
         sent = [hub.publish("before")]
         assert subscription.take(1) == sent
@@ -342,8 +355,6 @@ def test_reader_failure_is_noticed_and_repaired(
         assert hub._reader is not thread and hub._reader is not None and hub._reader.is_alive()
         assert "reader thread had ended; restarting" in caplog.text
         assert subscription.take(1) == sent[-1:]
-    finally:
-        hub.close()
 
 
 def test_reader_connection_killed_by_redis(hub: RedisBroadcaster, client: Any) -> None:
@@ -462,11 +473,7 @@ def test_a_reader_lagging_past_the_window_gives_the_gap_marker(client: Any) -> N
     # The reader is held while more events than the window are published:
     # those trimmed before it reads them are lost to its subscribers, who are
     # told so, never silently.
-    flaky = FlakyClient(client)
-    hub = RedisBroadcaster(
-        flaky, prefix=f"g{uuid.uuid4().hex[:8]}:", replay=5, block=0.2, idle_timeout=0.1
-    )
-    try:
+    with flaky_hub(client, replay=5) as (flaky, hub):
         follower = reader(hub)
         first = hub.publish("first")
         assert follower.take(1) == [first]
@@ -479,14 +486,10 @@ def test_a_reader_lagging_past_the_window_gives_the_gap_marker(client: Any) -> N
         # Caught up, it reads on without another marker.
         later = hub.publish("later")
         assert follower.take(1) == [later]
-    finally:
-        hub.close()
 
 
 def test_resuming_past_a_lagging_reader_repeats_nothing(client: Any) -> None:
-    flaky = FlakyClient(client)
-    hub = RedisBroadcaster(flaky, prefix=f"l{uuid.uuid4().hex[:8]}:", block=0.2, idle_timeout=0.1)
-    try:
+    with flaky_hub(client) as (flaky, hub):
         follower = reader(hub)
         release = hold_the_reader(flaky)
         sent = [hub.publish(str(n)) for n in range(3)]
@@ -501,14 +504,10 @@ def test_resuming_past_a_lagging_reader_repeats_nothing(client: Any) -> None:
         sent.append(hub.publish("3"))
         assert follower.take(4) == sent and follower.queued() == []
         assert joiner.take(2) == sent[2:] and joiner.queued() == []
-    finally:
-        hub.close()
 
 
 def test_a_topic_left_while_the_reader_waits(client: Any) -> None:
-    flaky = FlakyClient(client)
-    hub = RedisBroadcaster(flaky, prefix=f"w{uuid.uuid4().hex[:8]}:", block=0.2, idle_timeout=0.1)
-    try:
+    with flaky_hub(client) as (flaky, hub):
         gone = hub.subscribe(topic="gone")
         stays = reader(hub, topic="stays")
         release = hold_the_reader(flaky)
@@ -518,14 +517,10 @@ def test_a_topic_left_while_the_reader_waits(client: Any) -> None:
         later = hub.publish("later", topic="stays")
         assert stays.take(1) == [later]
         assert hub.healthy
-    finally:
-        hub.close()
 
 
 def test_two_subscribers_open_a_new_topic_at_once(client: Any) -> None:
-    flaky = FlakyClient(client)
-    hub = RedisBroadcaster(flaky, prefix=f"n{uuid.uuid4().hex[:8]}:", block=0.2, idle_timeout=0.1)
-    try:
+    with flaky_hub(client) as (flaky, hub):
         first: List[Reader] = []
         # While the second looks for the stream's end, the first opens the topic.
         flaky.hooks["XREVRANGE"] = lambda: first.append(reader(hub, topic="new"))
@@ -533,14 +528,10 @@ def test_two_subscribers_open_a_new_topic_at_once(client: Any) -> None:
         assert len(first) == 1 and hub.subscriber_count == 2
         sent = hub.publish("hello", topic="new")
         assert first[0].take(1) == [sent] and second.take(1) == [sent]
-    finally:
-        hub.close()
 
 
 def test_a_failed_wake_up_only_delays_a_new_topic(client: Any) -> None:
-    flaky = FlakyClient(client)
-    hub = RedisBroadcaster(flaky, prefix=f"k{uuid.uuid4().hex[:8]}:", block=0.2, idle_timeout=0.1)
-    try:
+    with flaky_hub(client) as (flaky, hub):
         busy = reader(hub, topic="busy")
 
         def refuse() -> None:
@@ -551,8 +542,6 @@ def test_a_failed_wake_up_only_delays_a_new_topic(client: Any) -> None:
         assert "XADD" not in flaky.hooks
         sent = hub.publish("found within one block", topic="quiet")
         assert quiet.take(1) == [sent] and busy.queued() == []
-    finally:
-        hub.close()
 
 
 def test_entry_ids_are_read_strictly() -> None:
