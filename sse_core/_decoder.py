@@ -694,9 +694,8 @@ def _stream(
                     tail += data
                     if len(tail) > limit:
                         raise _line_too_long(limit)
-                else:  # the chunks ended
-                    report.truncated = _is_open(tail, single, buffer, fields)
-                    return
+                else:  # the chunks ended: the top's next() says so
+                    continue
                 if type(data) is not bytes:  # back to the top, for the checks there
                     source = itertools.chain((data,), source)
                     continue
