@@ -220,10 +220,12 @@ class LocalHub:
 
         Idempotent.
         """
+        wakers: List[Waker] = []
         with self.lock:
             self.closed = True
-            wakers = [self._end_all(members) for members in list(self._topics.values())]
-        for wake in [wake for ended in wakers for wake in ended]:
+            for members in list(self._topics.values()):
+                wakers += self._end_all(members)
+        for wake in wakers:
             wake()
 
     def end(self, topic: str) -> None:
