@@ -203,13 +203,20 @@ def _event(entry_id: Any, fields: Dict[str, str]) -> Event:
     )
 
 
+def _records(raw: Any) -> List[Tuple[EntryId, Event, Optional[str]]]:
+    """``(ID, event, the ID of the entry before it)`` from an ``XRANGE`` reply
+    or one stream of an ``XREAD`` reply (``None`` for an entry without one)."""
+    records = []
+    for entry_id, raw_fields in raw or ():
+        fields = _fields(raw_fields)
+        event = _event(entry_id, fields)
+        records.append((parse_entry_id(event.id or "") or (0, 0), event, fields.get("p")))
+    return records
+
+
 def _entries(raw: Any) -> List[Tuple[EntryId, Event]]:
     """``(ID, event)`` pairs from an ``XRANGE`` reply or one stream of an ``XREAD`` reply."""
-    pairs = []
-    for entry_id, fields in raw or ():
-        event = _event(entry_id, _fields(fields))
-        pairs.append((parse_entry_id(event.id or "") or (0, 0), event))
-    return pairs
+    return [(entry_id, event) for entry_id, event, _ in _records(raw)]
 
 
 def _streams(raw: Any) -> List[Tuple[str, Any]]:
@@ -463,8 +470,8 @@ class RedisBroadcaster:
     @staticmethod
     def _predecessor(reply: Any) -> Tuple[Optional[EntryId], Optional[str]]:
         """The first entry's ID and its ``p`` field (``None`` for no entry, no field)."""
-        for entry_id, fields in reply or ():
-            return parse_entry_id(_text(entry_id)), _fields(fields).get("p")
+        for entry_id, _, previous in _records(reply)[:1]:
+            return entry_id, previous
         return None, None
 
     def _open(
@@ -631,21 +638,16 @@ class RedisBroadcaster:
                 position = self._positions.get(topic)
                 if position is None:
                     continue
-                events: List[Event] = []
-                for raw_id, raw_fields in raw or ():
-                    fields = _fields(raw_fields)
-                    event = _event(raw_id, fields)
-                    entry_id = parse_entry_id(event.id or "") or (0, 0)
-                    if entry_id <= position:
-                        continue
-                    # Each entry names the one before it: if that is not where
-                    # the reader was, the entries in between were trimmed
-                    # before it read them (it lagged more than the window),
-                    # and the subscribers are told, as a resuming client is.
-                    if not events and fields.get("p", "0-0") not in ("0-0", _id_text(position)):
-                        events.append(GAP)
-                    events.append(event)
-                    self._positions[topic] = entry_id
-                if events:
-                    self._local.deliver(topic, events)
+                fresh = [record for record in _records(raw) if record[0] > position]
+                if not fresh:
+                    continue
+                self._positions[topic] = fresh[-1][0]
+                events = [event for _, event, _ in fresh]
+                # Each entry names the one before it: if that is not where the
+                # reader was, the entries in between were trimmed before it
+                # read them (it lagged more than the window), and the
+                # subscribers are told, as a resuming client is.
+                if fresh[0][2] not in (None, "0-0", _id_text(position)):
+                    events.insert(0, GAP)
+                self._local.deliver(topic, events)
         return wake_position
